@@ -1,0 +1,47 @@
+"""jupyter_deploy: from a notebook to a running, scored model container.
+
+The native API in one import::
+
+    import jupyter_deploy as jd
+    env = jd.Environment(pip=["scikit-learn==1.5.2"])
+    service = jd.deploy("mymodel", "score.py", models=["model.pkl"], environment=env)
+    service.score([[1, 2, 3]])
+
+``%load_ext jupyter_deploy`` loads the notebook magics; this module imports nothing from IPython
+itself so the core stays usable from scripts and servers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._version import __version__
+from .deployments import Deployment, DeploymentCollection, build_package, deploy, run_image
+from .environment import Environment, RegistryCredentials
+from .errors import DeployError
+from .packaging import ModelFiles, PackageSpec, write_build_context
+
+services = DeploymentCollection()
+
+__all__ = [
+    "DeployError",
+    "Deployment",
+    "DeploymentCollection",
+    "Environment",
+    "ModelFiles",
+    "PackageSpec",
+    "RegistryCredentials",
+    "__version__",
+    "build_package",
+    "deploy",
+    "run_image",
+    "services",
+    "write_build_context",
+]
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext jupyter_deploy``: register the magics (imported only here)."""
+    from .magics import load_ipython_extension as load
+
+    load(ipython)

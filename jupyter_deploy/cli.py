@@ -1,0 +1,95 @@
+"""``jupyter-deploy`` (also ``jupyter deploy``): the command line over the same core calls.
+
+Each sub-command parses its arguments and calls one core function; every ``DeployError`` becomes
+a one-paragraph message on stderr and exit status 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .deployments import DeploymentCollection, deploy
+from .environment import Environment
+from .errors import DeployError
+from .provision import provision
+
+
+def _cmd_setup(args: argparse.Namespace) -> None:
+    provision()
+
+
+def _cmd_deploy(args: argparse.Namespace) -> None:
+    env = Environment(name=args.name, pip=args.pip or ())
+    service = deploy(args.name, args.entry_script, models=args.model or (), environment=env,
+                     port=args.port, log=print)
+    print(service.scoring_uri)
+
+
+def _cmd_ls(args: argparse.Namespace) -> None:
+    for service in DeploymentCollection().list():
+        print(f"{service.name}\t{service.status}\t{service.image}")
+
+
+def _cmd_score(args: argparse.Namespace) -> None:
+    service = DeploymentCollection().get(args.name)
+    body = sys.stdin.read() if args.data == "-" else args.data
+    print(json.dumps(service.score(body).value))
+
+
+def _cmd_logs(args: argparse.Namespace) -> None:
+    print(DeploymentCollection().get(args.name).logs(args.lines))
+
+
+def _cmd_rm(args: argparse.Namespace) -> None:
+    DeploymentCollection().get(args.name).remove(image=args.image)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every sub-command."""
+    parser = argparse.ArgumentParser(prog="jupyter-deploy", description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version", version=__version__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("setup", help="start (or install) the engine, registry and base image"
+                   ).set_defaults(func=_cmd_setup)
+    p = sub.add_parser("deploy", help="package and launch a model as a local web service")
+    p.add_argument("name")
+    p.add_argument("--entry-script", required=True)
+    p.add_argument("--model", action="append", help="model file or folder (repeatable)")
+    p.add_argument("--pip", action="append", help="pip requirement (repeatable)")
+    p.add_argument("--port", type=int)
+    p.set_defaults(func=_cmd_deploy)
+    sub.add_parser("ls", help="list services").set_defaults(func=_cmd_ls)
+    p = sub.add_parser("score", help="score JSON against a service ('-' reads stdin)")
+    p.add_argument("name")
+    p.add_argument("data")
+    p.set_defaults(func=_cmd_score)
+    p = sub.add_parser("logs", help="a service's log tail")
+    p.add_argument("name")
+    p.add_argument("--lines", type=int, default=100)
+    p.set_defaults(func=_cmd_logs)
+    p = sub.add_parser("rm", help="remove a service")
+    p.add_argument("name")
+    p.add_argument("--image", action="store_true", help="remove its image too")
+    p.set_defaults(func=_cmd_rm)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except DeployError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""Containers in the engine: run a scoring image on a loopback port, wait for it, read its logs.
+
+Ports are published on 127.0.0.1 by default, and a taken port is reported with who holds it
+*before* the engine is asked. Readiness is an HTTP health poll with backoff that ends the moment
+the server answers or the container exits — never a fixed sleep, and never "ready" on a timeout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import docker.errors
+import requests
+from docker.models.containers import Container
+
+from .config import CONTAINER_PORT, LABEL_MANAGED, get_config
+from .engine import docker_client, translate_docker_errors
+from .errors import ContainerError, ContainerNotReadyError, PortInUseError
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to start a scoring container."""
+
+    name: str
+    port: int | None = None
+    host: str = ""
+    env: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+    shm_size: str | None = None
+    mem_limit: str | None = None
+    cpus: float | None = None
+    volumes: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    @property
+    def interface(self) -> str:
+        """The host interface ports are published on (loopback unless configured)."""
+        return self.host or get_config().host_interface
+
+
+def run(image: str, options: RunOptions) -> Container:
+    """Start ``image`` detached, with 5001 published on ``options.interface:port``.
+
+    Raises:
+        PortInUseError: the port is taken (the message names the holder).
+        ContainerError, ImageNotFoundError, DockerUnavailableError: from the engine.
+    """
+    port = options.port or free_port(options.interface)
+    if options.port:
+        check_port_free(options.interface, port)
+    kwargs = {
+        "name": options.name, "detach": True,
+        "ports": {f"{CONTAINER_PORT}/tcp": (options.interface, port)},
+        "labels": {LABEL_MANAGED: "true", **options.labels},
+        "environment": dict(options.env), "shm_size": options.shm_size,
+        "mem_limit": options.mem_limit, "volumes": {k: dict(v) for k, v in options.volumes.items()},
+        "nano_cpus": int(options.cpus * 1e9) if options.cpus else None,
+    }
+    with translate_docker_errors(f"starting container {options.name!r}"):
+        try:
+            return docker_client().containers.run(image, **kwargs)
+        except docker.errors.APIError as e:
+            if "port is already allocated" in str(e) or "address already in use" in str(e):
+                _remove_quietly(options.name)
+                raise PortInUseError(_port_message(options.interface, port)) from e
+            raise
+
+
+def published_port(container: Container) -> int:
+    """The host port that 5001 is published on."""
+    container.reload()
+    bindings = container.attrs["NetworkSettings"]["Ports"].get(f"{CONTAINER_PORT}/tcp") or []
+    if not bindings:
+        raise ContainerError(f"container {container.name} publishes no port", logs=tail(container))
+    return int(bindings[0]["HostPort"])
+
+
+def wait_until_ready(
+    container: Container, url: str, timeout: float | None = None, log: Log | None = None
+) -> None:
+    """Poll ``url`` until it answers 200, streaming new log lines to ``log``.
+
+    Raises:
+        ContainerError: the container exited first (its log tail and exit code attached).
+        ContainerNotReadyError: still not answering after ``timeout`` seconds.
+    """
+    timeout = timeout or get_config().ready_timeout
+    deadline, delay, shown = time.monotonic() + timeout, 0.05, 0
+    while True:
+        with translate_docker_errors(f"watching container {container.name!r}"):
+            container.reload()
+            shown = _stream_new_lines(container, shown, log)
+        if container.status in ("exited", "dead"):
+            code = container.attrs["State"].get("ExitCode")
+            logs = tail(container)
+            raise ContainerError(
+                f"container {container.name!r} exited with code {code} before answering. "
+                f"The end of its log:\n{logs}", logs=logs, exit_status=code,
+            )
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(url, timeout=1.0).status_code == 200:
+                return
+        if time.monotonic() > deadline:
+            raise ContainerNotReadyError(
+                f"container {container.name!r} did not answer at {url} within {timeout:.0f} s; it "
+                "is still running: read its logs, or raise DeployConfig.ready_timeout.",
+                logs=tail(container),
+            )
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.5)
+
+
+def _stream_new_lines(container: Container, shown: int, log: Log | None) -> int:
+    if log is None:
+        return shown
+    lines = container.logs().decode("utf-8", errors="replace").splitlines()
+    for line in lines[shown:]:
+        log(line)
+    return len(lines)
+
+
+def tail(container: Container, lines: int | None = None) -> str:
+    """The last ``lines`` lines of the container's log (stdout and stderr)."""
+    count = lines or get_config().log_tail
+    with translate_docker_errors(f"reading logs of {container.name!r}"):
+        return container.logs(tail=count).decode("utf-8", errors="replace").rstrip()
+
+
+def free_port(interface: str = "127.0.0.1") -> int:
+    """A port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind((interface, 0))
+        return int(s.getsockname()[1])
+
+
+def check_port_free(interface: str, port: int) -> None:
+    """Raise :class:`PortInUseError` naming the holder when ``port`` is taken."""
+    with socket.socket() as s:
+        try:
+            s.bind((interface, port))
+        except OSError as e:
+            raise PortInUseError(_port_message(interface, port)) from e
+
+
+def _port_message(interface: str, port: int) -> str:
+    holder = _port_holder(port)
+    return (
+        f"port {port} on {interface} is taken by {holder}: pass another port (or none to get a "
+        "free one), or stop what holds it."
+    )
+
+
+def _port_holder(port: int) -> str:
+    with contextlib.suppress(Exception):
+        for c in docker_client().containers.list(filters={"publish": str(port)}):
+            return f"container {c.name!r}"
+    if shutil.which("ss"):
+        out = subprocess.run(["ss", "-ltnpH", f"sport = :{port}"], capture_output=True,
+                             text=True, check=False).stdout
+        match = re.search(r'users:\(\("([^"]+)",pid=(\d+)', out)
+        if match:
+            return f"process {match.group(1)!r} (pid {match.group(2)})"
+    return "another program"
+
+
+def _remove_quietly(name: str) -> None:
+    with contextlib.suppress(Exception):
+        docker_client().containers.get(name).remove(force=True)

@@ -1,0 +1,144 @@
+"""The whole error hierarchy of jupyter_deploy, under one root.
+
+Every layer raises these (never bare ``Exception`` or docker-py's own errors), so front ends
+need one ``except DeployError`` to turn any failure into a short message. Each class carries an
+``http_status`` that the REST layer uses as is, and the context a user needs to act (a build
+log, a container's log tail, a server's answer). Messages say what to do next.
+"""
+
+from __future__ import annotations
+
+
+class DeployError(Exception):
+    """Root of every error jupyter_deploy raises on purpose."""
+
+    http_status: int = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigurationError(DeployError):
+    """A setting or argument is wrong before anything ran (bad port, bad name, ...)."""
+
+    http_status = 400
+
+
+class EnvironmentSpecError(ConfigurationError):
+    """An environment definition (YAML, JSON, conda file, fields) is invalid.
+
+    ``key`` names the offending field as a dotted path when one is known.
+    """
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(f"{key}: {message}" if key else message)
+        self.key = key
+
+
+class EntryScriptError(ConfigurationError):
+    """The entry script (``score.py``) is missing or lacks ``init()``/``run()``."""
+
+
+class DependencyError(DeployError):
+    """A Python package could not be resolved or downloaded for the image's platform."""
+
+    http_status = 422
+
+    def __init__(self, message: str, requirements: tuple[str, ...] = (), log: str = "") -> None:
+        super().__init__(message)
+        self.requirements = requirements
+        self.log = log
+
+
+class DockerUnavailableError(DeployError):
+    """No Docker engine answers; the message says how to start one."""
+
+    http_status = 503
+
+
+class ImageNotFoundError(DeployError):
+    """An image reference names nothing locally or in its registry."""
+
+    http_status = 404
+
+
+class BuildError(DeployError):
+    """``docker build`` failed; ``build_log`` keeps the whole log."""
+
+    http_status = 422
+
+    def __init__(self, message: str, build_log: str = "") -> None:
+        super().__init__(message)
+        self.build_log = build_log
+
+
+class RegistryError(DeployError):
+    """A registry could not be reached or answered with an error."""
+
+    http_status = 502
+
+
+class RegistryAuthError(RegistryError):
+    """A registry refused the credentials (or needs some). Never carries the password."""
+
+    http_status = 401
+
+
+class PushError(RegistryError):
+    """A push stream reported an error; ``push_log`` keeps the stream's text."""
+
+    def __init__(self, message: str, push_log: str = "") -> None:
+        super().__init__(message)
+        self.push_log = push_log
+
+
+class PullError(RegistryError):
+    """A pull stream reported an error; ``pull_log`` keeps the stream's text."""
+
+    def __init__(self, message: str, pull_log: str = "") -> None:
+        super().__init__(message)
+        self.pull_log = pull_log
+
+
+class ContainerError(DeployError):
+    """A container failed (exited, crashed in ``init()``); carries its log tail and exit code."""
+
+    http_status = 500
+
+    def __init__(self, message: str, logs: str = "", exit_status: int | None = None) -> None:
+        super().__init__(message)
+        self.logs = logs
+        self.exit_status = exit_status
+
+
+class PortInUseError(ContainerError):
+    """The requested host port is taken; the message names who holds it."""
+
+    http_status = 409
+
+
+class ContainerNotReadyError(ContainerError):
+    """A container did not become healthy in time (it is still running)."""
+
+    http_status = 504
+
+
+class ServiceNotFoundError(DeployError):
+    """No service (container) of that name or id exists."""
+
+    http_status = 404
+
+
+class ScoringError(DeployError):
+    """The scoring endpoint answered with an error or could not be reached."""
+
+    http_status = 502
+
+    def __init__(self, message: str, status_code: int | None = None, body: str = "") -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.body = body

@@ -1,0 +1,180 @@
+"""The workspace's own container registry: a real Distribution registry on 127.0.0.1.
+
+It runs as a plain background process of Debian's ``docker-registry`` binary when that is
+installed, else as the ``registry:2`` image in the engine. Its storage lives under the data folder
+(or a workspace's), so images survive restarts. Starting is idempotent: a registry that already
+answers is left alone.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from .config import LABEL_MANAGED, data_dir, get_config
+from .engine import docker_client, translate_docker_errors
+from .errors import ConfigurationError, RegistryError
+
+REGISTRY_BINARY = "docker-registry"
+REGISTRY_IMAGE = "registry:2"
+
+
+@dataclass(frozen=True)
+class RegistryStatus:
+    """Whether the registry answers, and how it runs."""
+
+    address: str
+    running: bool
+    mode: str  # "process", "container", "external" or "stopped"
+    root: Path
+
+
+class LocalRegistry:
+    """A registry process bound to a loopback address, with its data in ``root``.
+
+    Args:
+        address: ``host:port``; the host must be a loopback address.
+        root: folder for the config, the storage and the pid file.
+        htpasswd: optional htpasswd file (bcrypt entries) that turns on Basic auth.
+    """
+
+    def __init__(
+        self, address: str | None = None, root: Path | None = None, htpasswd: Path | None = None
+    ) -> None:
+        self.address = address or get_config().registry_address
+        host, _, port = self.address.rpartition(":")
+        if not host.startswith("127.") and host != "localhost":
+            raise ConfigurationError(
+                f"the local registry must listen on loopback, not {host!r}: use 127.0.0.1:PORT"
+            )
+        self.port = int(port)
+        self.root = root or data_dir() / "registry"
+        self.htpasswd = htpasswd
+
+    @property
+    def url(self) -> str:
+        """Base URL of the registry's HTTP API."""
+        return f"http://{self.address}"
+
+    def answers(self, timeout: float = 2.0) -> bool:
+        """Whether ``/v2/`` answers (200, or 401 when auth is on)."""
+        try:
+            return requests.get(f"{self.url}/v2/", timeout=timeout).status_code in (200, 401)
+        except requests.RequestException:
+            return False
+
+    def status(self) -> RegistryStatus:
+        """Running or not, and how."""
+        if not self.answers():
+            return RegistryStatus(self.address, False, "stopped", self.root)
+        mode = "process" if self._pid() else "external"
+        return RegistryStatus(self.address, True, mode, self.root)
+
+    def start(self, timeout: float = 30.0) -> RegistryStatus:
+        """Start the registry unless something already answers at the address.
+
+        Raises:
+            RegistryError: it did not come up (the log's tail is in the message).
+        """
+        if self.answers():
+            return self.status()
+        self.root.mkdir(parents=True, exist_ok=True)
+        config = self._write_config()
+        if shutil.which(REGISTRY_BINARY):
+            self._start_process(config)
+            mode = "process"
+        else:
+            self._start_container(config)
+            mode = "container"
+        self._wait(timeout)
+        return RegistryStatus(self.address, True, mode, self.root)
+
+    def stop(self) -> None:
+        """Stop a registry this class started (process or container)."""
+        pid = self._pid()
+        if pid:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            self._pidfile.unlink(missing_ok=True)
+        with translate_docker_errors("stopping the registry container"):
+            for c in docker_client().containers.list(filters={"label": self._label}):
+                c.remove(force=True)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    @property
+    def _pidfile(self) -> Path:
+        return self.root / f"registry-{self.port}.pid"
+
+    @property
+    def _label(self) -> str:
+        return f"{LABEL_MANAGED}.registry={self.port}"
+
+    def _pid(self) -> int | None:
+        try:
+            pid = int(self._pidfile.read_text())
+            os.kill(pid, 0)
+            return pid
+        except (OSError, ValueError):
+            return None
+
+    def _write_config(self) -> Path:
+        storage = self.root / "storage"
+        storage.mkdir(parents=True, exist_ok=True)
+        lines = [
+            "version: 0.1",
+            "log:",
+            "  level: warn",
+            "storage:",
+            "  filesystem:",
+            f"    rootdirectory: {storage}",
+            "  delete:",
+            "    enabled: true",
+            "http:",
+            f"  addr: {self.address}",
+        ]
+        if self.htpasswd:
+            lines += ["auth:", "  htpasswd:", "    realm: jupyter-deploy",
+                      f"    path: {self.htpasswd}"]
+        config = self.root / f"config-{self.port}.yml"
+        config.write_text("\n".join(lines) + "\n")
+        return config
+
+    def _start_process(self, config: Path) -> None:
+        logfile = open(self.root / f"registry-{self.port}.log", "ab")  # noqa: SIM115 - child owns it
+        proc = subprocess.Popen(
+            [REGISTRY_BINARY, "serve", str(config)],
+            stdout=logfile, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        logfile.close()
+        self._pidfile.write_text(str(proc.pid))
+
+    def _start_container(self, config: Path) -> None:
+        with translate_docker_errors("starting the registry container"):
+            docker_client().containers.run(
+                REGISTRY_IMAGE, detach=True, network_mode="host",
+                labels={LABEL_MANAGED: "true", self._label.split("=")[0]: str(self.port)},
+                volumes={str(self.root): {"bind": str(self.root), "mode": "rw"}},
+                command=[str(config)],
+                restart_policy={"Name": "unless-stopped"},
+            )
+
+    def _wait(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.answers(timeout=1.0):
+                return
+            time.sleep(0.2)
+        log = self.root / f"registry-{self.port}.log"
+        tail = "\n".join(log.read_text().splitlines()[-5:]) if log.exists() else ""
+        raise RegistryError(f"the local registry at {self.address} did not start:\n{tail}")

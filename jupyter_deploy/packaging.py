@@ -1,0 +1,226 @@
+"""Turn a model, an entry script and an environment into a Docker build context.
+
+The context is a plain folder that ``docker build`` (with ``--network none``) turns into the
+scoring image: a Dockerfile, the wheels, the scoring server, the models and the user's code. It
+is deterministic — the same inputs give the same bytes and so the same content-hash tag — and
+the Dockerfile orders layers from slowest-changing to fastest (dependencies, server, models,
+code), so editing ``score.py`` rebuilds only the last layer.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config import LABEL_MANAGED, LABEL_PREFIX
+from .environment import Environment
+from .errors import ConfigurationError, EntryScriptError
+from .scoring import protocol
+from .wheelhouse import download
+
+VENV = "/opt/jupyter-deploy/venv"
+SCORING_DIR = Path(__file__).parent / "scoring"
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    """A model's files on the host, and the name/version it is mounted under in the image."""
+
+    path: Path
+    name: str
+    version: int = 1
+
+    @classmethod
+    def of(cls, model: ModelFiles | str | Path) -> ModelFiles:
+        """Accept a ready ``ModelFiles`` or a bare path (named after the file)."""
+        if isinstance(model, ModelFiles):
+            return model
+        path = Path(model)
+        return cls(path=path, name=path.stem if path.is_file() else path.name)
+
+
+@dataclass(frozen=True)
+class PackageSpec:
+    """Everything one scoring image is made of."""
+
+    name: str
+    entry_script: Path
+    environment: Environment = field(default_factory=Environment)
+    models: tuple[ModelFiles, ...] = ()
+    source_dir: Path | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "models", tuple(ModelFiles.of(m) for m in self.models))
+        object.__setattr__(self, "entry_script", Path(self.entry_script))
+
+    @property
+    def model_dir(self) -> str:
+        """``AZUREML_MODEL_DIR`` as the peer sets it: the model's own folder when there is one."""
+        if len(self.models) == 1:
+            m = self.models[0]
+            return f"{protocol.MODELS_ROOT}/{m.name}/{m.version}"
+        return protocol.MODELS_ROOT
+
+    @property
+    def entry_name(self) -> str:
+        """The entry script's path relative to the app root inside the image."""
+        if self.source_dir is not None:
+            return self.entry_script.resolve().relative_to(self.source_dir.resolve()).as_posix()
+        return self.entry_script.name
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """A written build context and the content-hash tag of what it holds."""
+
+    path: Path
+    digest: str
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def dockerfile(self) -> Path:
+        """The Dockerfile inside the context."""
+        return self.path / "Dockerfile"
+
+
+def check_entry_script(path: Path) -> None:
+    """Check that ``path`` parses and defines ``run`` (and, if present, a callable ``init``).
+
+    Raises:
+        EntryScriptError: the script is missing, does not parse, or has no ``run()``.
+    """
+    if not path.is_file():
+        raise EntryScriptError(f"entry script {path} does not exist")
+    try:
+        tree = ast.parse(path.read_text(), filename=str(path))
+    except SyntaxError as e:
+        raise EntryScriptError(f"{path}:{e.lineno}: syntax error: {e.msg}") from e
+    names = {n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+    names |= {t.id for n in tree.body if isinstance(n, ast.Assign)
+              for t in n.targets if isinstance(t, ast.Name)}
+    if "run" not in names:
+        raise EntryScriptError(
+            f"{path} defines no run() function: add `def run(raw_data):` that returns the "
+            "scores (and optionally `def init():` to load the model once)."
+        )
+
+
+def write_build_context(spec: PackageSpec, dest: Path, log: Log | None = None) -> BuildContext:
+    """Write the complete build context for ``spec`` into ``dest`` (emptied first).
+
+    Raises:
+        EntryScriptError, DependencyError, ConfigurationError: bad inputs, before any build.
+    """
+    check_entry_script(spec.entry_script)
+    env = spec.environment
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    warnings: tuple[str, ...] = ()
+    if not env.user_managed:
+        house = download([*protocol.SERVER_REQUIREMENTS, *env.pip], env.image_python, log=log)
+        house.copy_to(dest / "wheels")
+        warnings = house.warnings
+        lines = [*protocol.SERVER_REQUIREMENTS, *env.pip]
+        (dest / "requirements.txt").write_text("".join(f"{line}\n" for line in lines))
+    _copy_server(dest / "server" / protocol.SERVER_PACKAGE)
+    _copy_models(spec.models, dest / "models")
+    _copy_app(spec, dest / "app")
+    (dest / "Dockerfile").write_text(render_dockerfile(spec))
+    for warning in warnings:
+        if log:
+            log(f"warning: {warning}")
+    return BuildContext(dest, content_digest(dest), warnings)
+
+
+def render_dockerfile(spec: PackageSpec) -> str:
+    """The Dockerfile text for ``spec``; no credentials ever appear in it."""
+    env = spec.environment
+    python = env.interpreter_path if env.user_managed else f"{VENV}/bin/python"
+    lines = [f"# Generated by jupyter_deploy for package '{spec.name}'.", ""]
+    if not env.user_managed:
+        lines += [
+            f"FROM {env.base_image} AS dependencies",
+            f"RUN {env.interpreter_path} -m venv --without-pip {VENV}",
+            "COPY wheels/ /tmp/wheels/",
+            "COPY requirements.txt /tmp/requirements.txt",
+            f"RUN {VENV}/bin/python \"$(ls /tmp/wheels/pip-*.whl)/pip\" install --no-index "
+            "--no-cache-dir --disable-pip-version-check --find-links /tmp/wheels "
+            "-r /tmp/requirements.txt",
+            "",
+        ]
+    lines.append(f"FROM {env.base_image}")
+    lines.append(f'LABEL {LABEL_MANAGED}="true" {LABEL_PREFIX}.package="{spec.name}"')
+    if not env.user_managed:
+        lines.append(f"COPY --from=dependencies {VENV} {VENV}")
+    base_env = {
+        "LANG": "C.UTF-8",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONPATH": protocol.SERVER_ROOT,
+        protocol.ENV_APP_ROOT: protocol.APP_ROOT,
+        protocol.ENV_SOURCE_DIR: protocol.APP_ROOT,
+        protocol.ENV_ENTRY_SCRIPT: spec.entry_name,
+        protocol.ENV_MODEL_DIR: spec.model_dir,
+        **dict(env.env_vars),
+    }
+    lines.append("ENV " + " \\\n    ".join(f"{k}={_quote(v)}" for k, v in base_env.items()))
+    lines += [
+        f"COPY server/ {protocol.SERVER_ROOT}/",
+        f"COPY models/ {protocol.MODELS_ROOT}/",
+        f"COPY app/ {protocol.APP_ROOT}/",
+        f"WORKDIR {protocol.APP_ROOT}",
+        f"EXPOSE {protocol.DEFAULT_PORT}",
+        f'CMD ["{python}", "-m", "{protocol.SERVER_PACKAGE}.server"]',
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def content_digest(folder: Path) -> str:
+    """A short hash of every file's relative path and bytes: equal inputs, equal tag."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:16]
+
+
+def _copy_server(dest: Path) -> None:
+    dest.mkdir(parents=True)
+    (dest / "__init__.py").write_text('"""jupyter_deploy scoring server (in-image copy)."""\n')
+    for name in protocol.SERVER_FILES:
+        shutil.copyfile(SCORING_DIR / name, dest / name)
+
+
+def _copy_models(models: Sequence[ModelFiles], dest: Path) -> None:
+    dest.mkdir(parents=True)
+    for model in models:
+        if not model.path.exists():
+            raise ConfigurationError(f"model path {model.path} does not exist")
+        target = dest / model.name / str(model.version)
+        if model.path.is_dir():
+            shutil.copytree(model.path, target, ignore=_IGNORED)
+        else:
+            target.mkdir(parents=True)
+            shutil.copyfile(model.path, target / model.path.name)
+
+
+def _copy_app(spec: PackageSpec, dest: Path) -> None:
+    if spec.source_dir is not None:
+        shutil.copytree(spec.source_dir, dest, ignore=_IGNORED)
+    else:
+        dest.mkdir(parents=True)
+        shutil.copyfile(spec.entry_script, dest / spec.entry_script.name)
+
+
+_IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", ".git")
+
+
+def _quote(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
+    return f'"{escaped}"'
