@@ -36,7 +36,9 @@ def _quiet(_: str) -> None:
     """A log that drops lines (the default when the caller wants no output)."""
 
 
-def build_package(spec: PackageSpec, log: Log = _quiet) -> images.BuiltImage:
+def build_package(
+    spec: PackageSpec, log: Log = _quiet, labels: Mapping[str, str] | None = None
+) -> images.BuiltImage:
     """Write ``spec``'s build context and build it into ``jupyter-deploy/<name>:<content hash>``.
 
     Raises:
@@ -47,7 +49,7 @@ def build_package(spec: PackageSpec, log: Log = _quiet) -> images.BuiltImage:
         context = write_build_context(spec, Path(tmp) / "context", log)
         tag = f"jupyter-deploy/{spec.name}:{context.digest}"
         log(f"Building {tag} …")
-        built = images.build(str(context.path), tag, log=log)
+        built = images.build(str(context.path), tag, log=log, labels=labels)
     log(f"Built {tag} in {built.seconds:.1f} s ({built.cached_steps} steps from cache).")
     return built
 
@@ -216,7 +218,7 @@ def deploy(
     env = environment or Environment()
     spec = PackageSpec(name, Path(entry_script), env, tuple(models),
                        Path(source_dir) if source_dir else None)
-    built = build_package(spec, log)
+    built = build_package(spec, log, labels)
     record = {"entry_script": spec.entry_name, "environment": env.name,
               "models": [f"{m.name}:{m.version}" for m in spec.models]}
     return run_image(name, built.tag, port=port, env=dict(env.env_vars), labels=labels,

@@ -1,4 +1,4 @@
-"""Images in the engine: build with a streamed log, pull and push with their streams read to the end.
+"""Images in the engine: build with a streamed log; pull and push with their streams read out.
 
 Docker's build, pull and push APIs all answer with a stream of JSON messages, and all of them can
 report failure only *inside* the stream (``{"error": …}``) while the HTTP call itself succeeds.

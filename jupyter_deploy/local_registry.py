@@ -8,6 +8,7 @@ answers is left alone.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -100,10 +101,8 @@ class LocalRegistry:
         """Stop a registry this class started (process or container)."""
         pid = self._pid()
         if pid:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
             self._pidfile.unlink(missing_ok=True)
         with translate_docker_errors("stopping the registry container"):
             for c in docker_client().containers.list(filters={"label": self._label}):

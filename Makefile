@@ -1,0 +1,32 @@
+# The two commands of the README are `make demo` and `make test`; both set up what they need.
+PYTHON ?= python3
+STAMP := build/.installed
+
+.PHONY: setup install engine demo test unit lint clean
+
+setup: install engine
+
+install: $(STAMP)
+$(STAMP): pyproject.toml
+	$(PYTHON) -m pip install --disable-pip-version-check -q -e '.[test]'
+	@mkdir -p build && touch $(STAMP)
+
+engine: install
+	$(PYTHON) -m jupyter_deploy.cli setup
+
+demo: setup
+	$(PYTHON) scripts/run_notebook.py notebooks/quickstart.ipynb
+	docker ps --filter label=jupyter_deploy.service=quickstart
+
+lint: install
+	$(PYTHON) -m ruff check jupyter_deploy tests scripts benchmarks
+	$(PYTHON) -m mypy
+
+unit: install
+	$(PYTHON) -m pytest tests/unit -q
+
+test: setup lint
+	$(PYTHON) -m pytest -q -ra
+
+clean:
+	rm -rf build dist *.egg-info

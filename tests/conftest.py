@@ -1,0 +1,65 @@
+"""Fixtures shared by every suite.
+
+Tests that need the engine are marked ``docker`` (everything under ``tests/integration`` is,
+automatically). Locally they are skipped with a reason when no engine answers; in CI (``CI`` set)
+they run regardless, so a missing engine fails the run instead of hiding behind skips.
+
+Every engine resource a test makes carries the label ``jupyter_deploy.test=<run id>`` and is
+removed by that label when the session ends, so parallel runs never clean up each other's.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from jupyter_deploy.engine import engine_reachable
+
+TEST_LABEL = "jupyter_deploy.test"
+RUN_ID = uuid.uuid4().hex[:10]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if "integration" in Path(str(item.fspath)).parts:
+            item.add_marker(pytest.mark.docker)
+    if os.environ.get("CI") or engine_reachable():
+        return
+    skip = pytest.mark.skip(reason="no Docker engine reachable (run `jupyter-deploy setup`)")
+    for item in items:
+        if "docker" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def test_labels() -> dict[str, str]:
+    """Labels that mark an engine resource as made by this test run."""
+    return {TEST_LABEL: RUN_ID}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_labelled_resources() -> Iterator[None]:
+    yield
+    if not engine_reachable():
+        return
+    from jupyter_deploy.engine import docker_client
+
+    client = docker_client()
+    selector = {"label": f"{TEST_LABEL}={RUN_ID}"}
+    for container in client.containers.list(all=True, filters=selector):
+        container.remove(force=True)
+    for image in client.images.list(filters=selector):
+        try:
+            client.images.remove(image.id, force=True)
+        except Exception:  # noqa: BLE001 - shared by a concurrent run; leave it
+            pass
+
+
+@pytest.fixture
+def a_service_name() -> str:
+    """A container name no other test run uses."""
+    return f"jdtest-{RUN_ID}-{uuid.uuid4().hex[:6]}"
