@@ -88,6 +88,30 @@ class RegistryAuthError(RegistryError):
     http_status = 401
 
 
+class RegistryUnreachableError(RegistryError):
+    """Nothing answers at a registry's address (refused, timed out, not HTTP)."""
+
+    http_status = 503
+
+
+class RegistryNotFoundError(RegistryError):
+    """A registry answered 404 for a repository, tag, manifest or blob."""
+
+    http_status = 404
+
+
+class CatalogUnavailableError(RegistryError):
+    """A registry has no ``/v2/_catalog``; known repositories can still be read by name."""
+
+    http_status = 501
+
+
+class ImageReferenceError(RegistryError):
+    """An image reference (``[registry/]repository[:tag][@digest]``) is malformed."""
+
+    http_status = 400
+
+
 class PushError(RegistryError):
     """A push stream reported an error; ``push_log`` keeps the stream's text."""
 
