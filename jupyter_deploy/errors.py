@@ -31,12 +31,15 @@ class ConfigurationError(DeployError):
 class EnvironmentSpecError(ConfigurationError):
     """An environment definition (YAML, JSON, conda file, fields) is invalid.
 
-    ``key`` names the offending field as a dotted path when one is known.
+    ``key`` names the offending field as a dotted path when one is known, ``line`` its line
+    (1-based) in the file or text it came from.
     """
 
-    def __init__(self, message: str, key: str | None = None) -> None:
-        super().__init__(f"{key}: {message}" if key else message)
+    def __init__(self, message: str, key: str | None = None, line: int | None = None) -> None:
+        where = f"line {line}: " if line else ""
+        super().__init__(f"{where}{key}: {message}" if key else f"{where}{message}")
         self.key = key
+        self.line = line
 
 
 class EntryScriptError(ConfigurationError):
