@@ -16,7 +16,7 @@ engine: install
 
 demo: setup
 	$(PYTHON) scripts/run_notebook.py notebooks/quickstart.ipynb
-	docker ps --filter label=jupyter_deploy.service=quickstart
+	docker ps --filter label=jupyter_deploy.service=quickstart --format "table {{.Names}}\t{{.Image}}\t{{.Ports}}\t{{.Label \"jupyter_deploy.managed\"}}"
 
 lint: install
 	$(PYTHON) -m ruff check jupyter_deploy tests scripts benchmarks

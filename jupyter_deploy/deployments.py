@@ -216,7 +216,7 @@ def deploy(
         port, crashing ``init()``), with what to do next.
     """
     env = environment or Environment()
-    spec = PackageSpec(name, Path(entry_script), env, tuple(models),
+    spec = PackageSpec(name, Path(entry_script), env, tuple(ModelFiles.of(m) for m in models),
                        Path(source_dir) if source_dir else None)
     built = build_package(spec, log, labels)
     record = {"entry_script": spec.entry_name, "environment": env.name,

@@ -10,6 +10,7 @@ removed by that label when the session ends, so parallel runs never clean up eac
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -53,10 +54,9 @@ def _remove_labelled_resources() -> Iterator[None]:
     for container in client.containers.list(all=True, filters=selector):
         container.remove(force=True)
     for image in client.images.list(filters=selector):
-        try:
+        # An image shared with a concurrent run may still be in use: leave it then.
+        with contextlib.suppress(Exception):
             client.images.remove(image.id, force=True)
-        except Exception:  # noqa: BLE001 - shared by a concurrent run; leave it
-            pass
 
 
 @pytest.fixture
