@@ -45,3 +45,13 @@ def load_ipython_extension(ipython: Any) -> None:
     from .magics import load_ipython_extension as load
 
     load(ipython)
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """Jupyter Server finds the sidebar's REST API here (Tornado is imported only then)."""
+    return [{"module": "jupyter_deploy.serverext"}]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """The prebuilt JupyterLab sidebar shipped inside the package."""
+    return [{"src": "labextension", "dest": "jupyter-deploy"}]
