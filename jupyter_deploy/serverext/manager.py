@@ -1,0 +1,135 @@
+"""Server-side state of the sidebar: one catalog of registries, and the answers the REST API gives.
+
+Every method is a plain blocking call over the core (inventory, catalog, images, deployments);
+the handlers run them off the event loop. The manager adds only what a browser needs on top:
+paging and filtering of long lists, and a ready-to-paste notebook snippet for each service.
+Credentials stay here: they go to the engine with a pull and never into an answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .. import inventory
+from .._version import __version__
+from ..environment import RegistryCredentials
+from ..errors import ConfigurationError
+from ..images import pull as pull_image
+
+
+class DeployManager:
+    """What the ``/jupyter-deploy/…`` endpoints answer.
+
+    Args:
+        registries: registries to show besides the workspace's own (with their credentials).
+        ttl: seconds the registry catalog keeps an answer before asking again.
+    """
+
+    def __init__(
+        self, registries: Sequence[RegistryCredentials] | None = None, ttl: float = 5.0
+    ) -> None:
+        self._credentials = list(registries or [])
+        self._ttl = ttl
+        self._catalog: Any = None
+
+    @property
+    def catalog(self) -> Any:
+        """The registry catalog (made on first use)."""
+        if self._catalog is None:
+            from ..catalog import Catalog
+
+            self._catalog = Catalog(self._credentials or None, ttl=self._ttl)
+        return self._catalog
+
+    def settings(self) -> dict[str, Any]:
+        """Extension version, engine version and reachability, each registry's reachability."""
+        return {"version": __version__, "engine": inventory.engine_info(),
+                "registries": self.catalog.registries()}
+
+    def registries(self) -> list[dict[str, Any]]:
+        """Each registry with whether it answers."""
+        return list(self.catalog.registries())
+
+    def repositories(
+        self, address: str, query: str = "", offset: int = 0, limit: int = 0
+    ) -> dict[str, Any]:
+        """A registry's repository names, filtered by ``query`` and paged (``limit`` 0 = all).
+
+        Raises:
+            RegistryError: the registry cannot be read.
+        """
+        names = sorted(self.catalog.repositories(address))
+        if query:
+            names = [n for n in names if query.lower() in n.lower()]
+        page = names[offset:offset + limit] if limit > 0 else names[offset:]
+        return {"address": address, "total": len(names), "offset": offset, "repositories": page}
+
+    def tags(self, address: str, repository: str) -> dict[str, Any]:
+        """A repository's tags with digest, size, creation time and platforms.
+
+        Raises:
+            RegistryError, ImageNotFoundError: the registry cannot be read or has no such name.
+        """
+        return {"address": address, "repository": repository,
+                "tags": self.catalog.tags(address, repository)}
+
+    def images(self) -> list[dict[str, Any]]:
+        """Images in the local engine."""
+        return list(self.catalog.local_images())
+
+    def containers(self) -> list[dict[str, Any]]:
+        """Every container, ours marked, with a scoring snippet for each service."""
+        found = inventory.list_containers()
+        for item in found:
+            item["snippet"] = scoring_snippet(item["service"]) if item["service"] else None
+        return found
+
+    def container(self, ref: str) -> dict[str, Any]:
+        """One container's details."""
+        item = inventory.get_container(ref)
+        item["snippet"] = scoring_snippet(item["service"]) if item["service"] else None
+        return item
+
+    def act(self, ref: str, action: str) -> dict[str, Any]:
+        """Run ``stop``, ``restart`` or ``remove`` on a container.
+
+        Raises:
+            ConfigurationError: an unknown action or a malformed reference.
+            ServiceNotFoundError: no such container.
+        """
+        if action == "stop":
+            return self.container(inventory.stop(ref)["id"])
+        if action == "restart":
+            return self.container(inventory.restart(ref)["id"])
+        if action == "remove":
+            inventory.remove(ref)
+            return {"id": ref, "removed": True}
+        raise ConfigurationError(f"unknown action {action!r}: use stop, restart or remove.")
+
+    def pull(self, reference: str) -> dict[str, Any]:
+        """Pull an image into the engine, with the credentials of its registry if we have them.
+
+        Raises:
+            ConfigurationError: a malformed reference.
+            PullError, RegistryAuthError, ImageNotFoundError, DockerUnavailableError.
+        """
+        inventory.check_image_ref(reference)
+        status = pull_image(reference, auth_config=self._auth_for(reference))
+        return {"reference": reference, "status": status}
+
+    def _auth_for(self, reference: str) -> dict[str, str] | None:
+        for cred in self._credentials:
+            if cred.address and reference.startswith(f"{cred.address}/"):
+                return cred.auth_config()
+        return None
+
+
+def scoring_snippet(service: str) -> str:
+    """Python a notebook can run to score the service (its name, never any credential)."""
+    return (
+        "import jupyter_deploy as jd\n\n"
+        f"service = jd.services.get({service!r})\n"
+        "result = service.score([[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]])\n"
+        "result.value\n"
+    )
