@@ -67,6 +67,12 @@ class Environment:
         docker_arguments: Extra ``docker run`` arguments (the seeds' ``docker.arguments``).
         shm_size: ``/dev/shm`` size for the container, e.g. ``"1g"``.
         python_version: Python version the image runs (picks wheels); defaults to the config's.
+        inferencing_stack_version: The seeds' ``inferencing_stack_version`` ("latest"); our
+            scoring server is always added, so it is recorded, not acted on.
+        version: The environment's version, as registered in a workspace.
+        extras: Settings of the seeds' format that do not change a local image
+            (``docker.enabled``, ``docker.sharedVolumes``, ``python.condaDependencies.name``, …),
+            kept by dotted camelCase key so files round-trip without loss.
     """
 
     name: str = "default"
@@ -82,6 +88,9 @@ class Environment:
     docker_arguments: tuple[str, ...] = ()
     shm_size: str | None = None
     python_version: str | None = None
+    inferencing_stack_version: str | None = None
+    version: str | None = None
+    extras: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Accept any iterables/mappings from callers; store immutable forms.
@@ -90,6 +99,7 @@ class Environment:
         object.__setattr__(self, "channels", tuple(self.channels))
         object.__setattr__(self, "docker_arguments", tuple(self.docker_arguments))
         object.__setattr__(self, "env_vars", MappingProxyType(dict(self.env_vars)))
+        object.__setattr__(self, "extras", MappingProxyType(dict(self.extras)))
         if not self.base_image and not self.base_dockerfile:
             object.__setattr__(self, "base_image", get_config().default_base_image)
         self.validate()
@@ -106,6 +116,9 @@ class Environment:
             )
         for index, line in enumerate(self.pip):
             parse_requirement(line, key=f"pip[{index}]")
+        for index, spec in enumerate(self.conda):
+            if not isinstance(spec, str) or not spec.strip():
+                raise EnvironmentSpecError(f"{spec!r} is not a conda spec", f"conda[{index}]")
         for key, value in self.env_vars.items():
             if not _ENV_VAR_NAME.match(str(key)):
                 raise EnvironmentSpecError(f"{key!r} is not a valid variable name", "env_vars")
@@ -138,6 +151,9 @@ class Environment:
             "docker_arguments": list(self.docker_arguments),
             "shm_size": self.shm_size,
             "python_version": self.python_version,
+            "inferencing_stack_version": self.inferencing_stack_version,
+            "version": self.version,
+            "extras": dict(self.extras),
         }
         if self.registry is not None:
             data["registry"] = {
