@@ -1,0 +1,11 @@
+"""Widget panels (ipywidgets 8) over the same core calls as the magics and the CLI.
+
+Each panel is a plain ``ipywidgets.VBox`` a user can ``display()`` or get from ``%deploy_panel``:
+the environment editor, the deploy panel, the scoring panel and the services overview. Panels do
+no work of their own: buttons call :mod:`jupyter_deploy.deployments`, :mod:`jupyter_deploy.images`
+and :mod:`jupyter_deploy.environment_io`, in a worker thread so the kernel stays free, and write
+what happens (log lines, results, errors) into the panel's own ``Output``. Imported only by front
+ends: nothing in the core imports this package.
+"""
+
+from __future__ import annotations
