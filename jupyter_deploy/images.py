@@ -8,15 +8,17 @@ carrying the log, so no failure passes silently and no log is thrown away.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import docker.errors
 
 from .engine import docker_client, translate_docker_errors
-from .errors import BuildError, ImageNotFoundError, PullError, PushError, RegistryAuthError
+from .errors import BuildError
+from .registry import ImageReference, engine_error
 
 Log = Callable[[str], None]
 Event = Callable[[Mapping[str, Any]], None]
@@ -99,9 +101,12 @@ def pull(
 
     Raises:
         PullError, RegistryAuthError, ImageNotFoundError: as the stream or the engine says.
+        RegistryUnreachableError: the registry does not answer.
+        ImageReferenceError: ``ref`` is not a valid image reference.
     """
+    ImageReference.parse(ref)
     repository, tag = split_tag(ref)
-    with translate_docker_errors(f"pulling {ref}"):
+    with translate_docker_errors(f"pulling {ref}"), _engine_registry_errors("pull", ref):
         stream = docker_client().api.pull(
             repository, tag=tag, stream=True, decode=True,
             auth_config=dict(auth_config) if auth_config else None,
@@ -118,9 +123,12 @@ def push(
 
     Raises:
         PushError, RegistryAuthError: the stream reported an error.
+        RegistryUnreachableError: the registry does not answer.
+        ImageReferenceError: ``ref`` is not a valid image reference.
     """
+    ImageReference.parse(ref)
     repository, tag = split_tag(ref)
-    with translate_docker_errors(f"pushing {ref}"):
+    with translate_docker_errors(f"pushing {ref}"), _engine_registry_errors("push", ref):
         stream = docker_client().api.push(
             repository, tag=tag, stream=True, decode=True,
             auth_config=dict(auth_config) if auth_config else None,
@@ -134,37 +142,42 @@ def consume_stream(
     stream: Iterable[Mapping[str, Any]], on_event: Event | None,
     make_error: Callable[[str, str], Exception],
 ) -> list[str]:
-    """Read a pull/push stream to its end; raise ``make_error(text, log)`` on an error entry."""
+    """Read a pull/push stream to its end; raise ``make_error(text, log)`` on an error entry.
+
+    The stream is drained even after an error so the engine's connection is left clean; the
+    first error is the one raised.
+    """
     log: list[str] = []
+    errors: list[str] = []
     for event in stream:
         if on_event:
             on_event(event)
         if "error" in event:
-            raise make_error(str(event["error"]), "\n".join(log))
+            errors.append(str(event["error"]))
+            log.append(f"error: {event['error']}")
         status = event.get("status")
         if status and not event.get("progressDetail"):
             log.append(f"{event['id']}: {status}" if event.get("id") else str(status))
+    if errors:
+        raise make_error(errors[0], "\n".join(log))
     return log
 
 
+@contextlib.contextmanager
+def _engine_registry_errors(action: str, ref: str) -> Iterator[None]:
+    """Turn the engine's refusal of a pull/push (unreachable, unauthorised…) into our errors."""
+    try:
+        yield
+    except docker.errors.APIError as e:
+        raise engine_error(action, ref, str(e.explanation or e)) from e
+
+
 def _pull_error(ref: str, text: str, log: str) -> Exception:
-    lowered = text.lower()
-    if "unauthorized" in lowered or "authentication required" in lowered:
-        return RegistryAuthError(
-            f"the registry refused to let us pull {ref}: check the username and password "
-            "(or run `docker login`)."
-        )
-    if "not found" in lowered or "manifest unknown" in lowered:
-        return ImageNotFoundError(f"{ref} was not found in its registry: check the name and tag.")
-    return PullError(f"pulling {ref} failed: {text}", pull_log=log)
+    return engine_error("pull", ref, text, log)
 
 
 def _push_error(ref: str, text: str, log: str) -> Exception:
-    if "unauthorized" in text.lower() or "authentication required" in text.lower():
-        return RegistryAuthError(
-            f"the registry refused the push of {ref}: check the username and password."
-        )
-    return PushError(f"pushing {ref} failed: {text}", push_log=log)
+    return engine_error("push", ref, text, log)
 
 
 def split_tag(ref: str) -> tuple[str, str]:
