@@ -2,7 +2,7 @@
 PYTHON ?= python3
 STAMP := build/.installed
 
-.PHONY: setup install engine demo test unit lint clean
+.PHONY: setup install engine demo test unit lint clean labextension browser
 
 setup: install engine
 
@@ -18,6 +18,18 @@ demo: setup
 	$(PYTHON) scripts/run_notebook.py notebooks/quickstart.ipynb
 	docker ps --filter label=jupyter_deploy.service=quickstart --format "table {{.Names}}\t{{.Image}}\t{{.Ports}}\t{{.Label \"jupyter_deploy.managed\"}}"
 
+# The JupyterLab sidebar, prebuilt into jupyter_deploy/labextension and linked into this Python.
+LABEXT := jupyter_deploy/labextension/static/style.js
+labextension: $(LABEXT)
+$(LABEXT): $(STAMP) labextension/package.json labextension/style/base.css $(wildcard labextension/src/*)
+	cd labextension && jlpm install && jlpm build
+	$(PYTHON) -m jupyter labextension develop --overwrite .
+	@touch $(LABEXT)
+
+# Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser).
+browser:
+	@command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
+
 lint: install
 	$(PYTHON) -m ruff check jupyter_deploy tests scripts benchmarks
 	$(PYTHON) -m mypy
@@ -25,7 +37,7 @@ lint: install
 unit: install
 	$(PYTHON) -m pytest tests/unit -q
 
-test: setup lint
+test: setup lint labextension browser
 	$(PYTHON) -m pytest -q -ra
 
 clean:

@@ -1,0 +1,147 @@
+/**
+ * The `jupyter-deploy` JupyterLab plugin: the sidebar, its commands and its actions.
+ *
+ * Actions that destroy or interrupt something (stop, remove, restart) ask first; every action
+ * reports its outcome as a notification. Commands are in the palette under "Deploy".
+ */
+import {
+  ILayoutRestorer,
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import {
+  Clipboard,
+  Dialog,
+  ICommandPalette,
+  InputDialog,
+  Notification,
+  showDialog
+} from '@jupyterlab/apputils';
+import { LabIcon } from '@jupyterlab/ui-components';
+
+import { IActions } from './components';
+import { createLogViewer } from './logs';
+import { ContainerAction, DeployModel, describe } from './model';
+import { DeploySidebar, SIDEBAR_ID } from './sidebar';
+import { IContainer } from './types';
+
+const deployIcon = new LabIcon({
+  name: 'jupyter-deploy:containers',
+  svgstr:
+    '<svg xmlns="http://www.w3.org/2000/svg" width="16" viewBox="0 0 24 24">' +
+    '<g class="jp-icon3" fill="#616161"><path d="M3 9h4v4H3zM8 9h4v4H8zM13 9h4v4h-4zM8 4h4v4H8z' +
+    'M1 14h21c0 4-4 6-9 6H6c-3 0-5-2-5-6z"/></g></svg>'
+});
+
+namespace CommandIDs {
+  export const open = 'jupyter-deploy:open';
+  export const refresh = 'jupyter-deploy:refresh';
+  export const pull = 'jupyter-deploy:pull-image';
+  export const logs = 'jupyter-deploy:show-logs';
+}
+
+const VERBS: Record<ContainerAction, [string, string]> = {
+  stop: ['Stop', 'stopped'],
+  restart: ['Restart', 'restarted'],
+  remove: ['Remove', 'removed']
+};
+
+function makeActions(app: JupyterFrontEnd, model: DeployModel): IActions {
+  return {
+    async act(container: IContainer, action: ContainerAction): Promise<void> {
+      const [verb, done] = VERBS[action];
+      const answer = await showDialog({
+        title: `${verb} ${container.name}?`,
+        body:
+          action === 'remove'
+            ? `The container ${container.name} and its log will be deleted.`
+            : `${verb} the container ${container.name} (${container.image}).`,
+        buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: verb })]
+      });
+      if (!answer.button.accept) {
+        return;
+      }
+      try {
+        await model.act(container.id, action);
+        Notification.success(`${container.name} ${done}.`, { autoClose: 3000 });
+      } catch (error) {
+        Notification.error(describe(error).message, { autoClose: 8000 });
+      }
+    },
+    showLogs(container: IContainer): void {
+      void app.commands.execute(CommandIDs.logs, { id: container.id, name: container.name });
+    },
+    copySnippet(container: IContainer): void {
+      Clipboard.copyToSystem(container.snippet ?? '');
+      Notification.info(`Snippet to score ${container.service} copied.`, { autoClose: 3000 });
+    },
+    async pull(reference: string): Promise<void> {
+      await Notification.promise(model.pull(reference), {
+        pending: { message: `Pulling ${reference}…` },
+        success: { message: status => String(status), options: { autoClose: 4000 } },
+        error: { message: error => describe(error).message }
+      });
+    }
+  };
+}
+
+function addCommands(app: JupyterFrontEnd, model: DeployModel, panel: DeploySidebar): void {
+  app.commands.addCommand(CommandIDs.open, {
+    label: 'Deploy: Show Images and Containers',
+    execute: () => {
+      app.shell.activateById(SIDEBAR_ID);
+      panel.focusSearch();
+    }
+  });
+  app.commands.addCommand(CommandIDs.refresh, {
+    label: 'Deploy: Refresh Images and Containers',
+    icon: deployIcon,
+    execute: () => model.refreshNow()
+  });
+  app.commands.addCommand(CommandIDs.pull, {
+    label: 'Deploy: Pull an Image…',
+    execute: async () => {
+      const answer = await InputDialog.getText({
+        title: 'Pull an image',
+        placeholder: '127.0.0.1:5000/repository:tag'
+      });
+      if (answer.button.accept && answer.value) {
+        await makeActions(app, model).pull(answer.value.trim());
+      }
+    }
+  });
+  app.commands.addCommand(CommandIDs.logs, {
+    label: 'Deploy: Show Container Logs',
+    execute: args => {
+      const id = String(args.id ?? '');
+      const widget = createLogViewer(model, id, String(args.name ?? id));
+      app.shell.add(widget, 'main');
+      app.shell.activateById(widget.id);
+    }
+  });
+}
+
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: 'jupyter-deploy:sidebar',
+  description: 'Registry images and running containers, live, with actions.',
+  autoStart: true,
+  optional: [ICommandPalette, ILayoutRestorer],
+  activate: (
+    app: JupyterFrontEnd,
+    palette: ICommandPalette | null,
+    restorer: ILayoutRestorer | null
+  ) => {
+    const model = new DeployModel();
+    const panel = new DeploySidebar(model, makeActions(app, model));
+    panel.title.icon = deployIcon;
+    panel.title.caption = 'Deploy: images and containers';
+    app.shell.add(panel, 'left', { rank: 650 });
+    restorer?.add(panel, SIDEBAR_ID);
+    addCommands(app, model, panel);
+    for (const command of [CommandIDs.open, CommandIDs.refresh, CommandIDs.pull]) {
+      palette?.addItem({ command, category: 'Deploy' });
+    }
+  }
+};
+
+export default plugin;

@@ -1,0 +1,223 @@
+/**
+ * The sidebar's state and the only code that talks to the server.
+ *
+ * It polls with backoff (`@lumino/polling`) and goes on standby while the panel is hidden or
+ * the page is in the background, so an idle sidebar costs nothing. Repositories come with their
+ * registry; tags load only when a repository is opened. Views listen to `changed`.
+ */
+import { Poll } from '@lumino/polling';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { DeployRequestError, requestAPI, segment } from './request';
+import {
+  IContainer,
+  ILocalImage,
+  IRegistryState,
+  IRepositoryPage,
+  ISettings,
+  ITagList,
+  ITagState
+} from './types';
+
+/** What went wrong with the last refresh, shown instead of the lists. */
+export interface IProblem {
+  title: string;
+  message: string;
+  detail?: string;
+}
+
+export type ContainerAction = 'stop' | 'remove' | 'restart';
+
+export class DeployModel {
+  constructor(interval = 5000) {
+    this._poll = new Poll({
+      factory: () => this.refresh(),
+      frequency: { interval, backoff: true, max: 60 * 1000 },
+      standby: () => (this._visible ? 'when-hidden' : true),
+      name: 'jupyter-deploy:model'
+    });
+  }
+
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+  get settings(): ISettings | null {
+    return this._settings;
+  }
+  get problem(): IProblem | null {
+    return this._problem;
+  }
+  get containers(): IContainer[] {
+    return this._containers;
+  }
+  get images(): ILocalImage[] {
+    return this._images;
+  }
+  get registries(): IRegistryState[] {
+    return this._registries;
+  }
+  get loaded(): boolean {
+    return this._refreshes > 0;
+  }
+  /** How many refreshes have finished, and how long the last one took (ms). */
+  get refreshes(): number {
+    return this._refreshes;
+  }
+  get lastRefreshMs(): number {
+    return this._lastRefreshMs;
+  }
+  get isDisposed(): boolean {
+    return this._poll.isDisposed;
+  }
+
+  /** The panel became visible (polling resumes) or hidden (polling stands by). */
+  setVisible(visible: boolean): void {
+    this._visible = visible;
+    if (visible) {
+      void this._poll.refresh();
+    }
+  }
+
+  /** Refresh now (the refresh button, or after an action). */
+  async refreshNow(): Promise<void> {
+    await this._poll.refresh();
+    await this._poll.tick;
+  }
+
+  /** Ask the server for everything the panel shows; rejects (so polling backs off) on error. */
+  async refresh(): Promise<void> {
+    const started = performance.now();
+    try {
+      const settings = await requestAPI<ISettings>('settings');
+      this._settings = settings;
+      if (!settings.engine.reachable) {
+        this._setEngineDown(settings);
+      } else {
+        await this._loadAll(settings);
+        this._problem = null;
+      }
+    } catch (error) {
+      this._problem = describe(error);
+    } finally {
+      this._refreshes += 1;
+      this._lastRefreshMs = performance.now() - started;
+      this._changed.emit();
+    }
+    if (this._problem) {
+      throw new Error(this._problem.message);
+    }
+  }
+
+  /** The tags of a repository as last loaded (undefined: never asked). */
+  tagState(address: string, repository: string): ITagState | undefined {
+    return this._tags.get(`${address}/${repository}`);
+  }
+
+  /** Load (or reload) a repository's tags. */
+  async loadTags(address: string, repository: string): Promise<void> {
+    const key = `${address}/${repository}`;
+    const previous = this._tags.get(key);
+    this._tags.set(key, { loading: true, tags: previous?.tags ?? [], error: null });
+    this._changed.emit();
+    try {
+      const path = `registries/${segment(address)}/repositories/${segment(repository)}/tags`;
+      const answer = await requestAPI<ITagList>(path);
+      this._tags.set(key, { loading: false, tags: answer.tags, error: null });
+    } catch (error) {
+      this._tags.set(key, { loading: false, tags: [], error: describe(error).message });
+    }
+    this._changed.emit();
+  }
+
+  /** Stop, restart or remove a container, then refresh. */
+  async act(id: string, action: ContainerAction): Promise<void> {
+    await requestAPI(`containers/${segment(id)}/${action}`, { method: 'POST' });
+    await this.refreshNow();
+  }
+
+  /** Pull an image into the engine; resolves with the engine's status line. */
+  async pull(reference: string): Promise<string> {
+    const answer = await requestAPI<{ status: string }>('images/pull', {
+      method: 'POST',
+      body: JSON.stringify({ reference })
+    });
+    void this.refreshNow();
+    return answer.status;
+  }
+
+  /** The last `lines` lines of a container's log. */
+  async logs(id: string, lines = 500): Promise<string> {
+    const answer = await requestAPI<{ logs: string }>(
+      `containers/${segment(id)}/logs?lines=${lines}`
+    );
+    return answer.logs;
+  }
+
+  dispose(): void {
+    this._poll.dispose();
+    Signal.clearData(this);
+  }
+
+  private async _loadAll(settings: ISettings): Promise<void> {
+    const [containers, images, registries] = await Promise.all([
+      requestAPI<IContainer[]>('containers'),
+      requestAPI<ILocalImage[]>('images'),
+      Promise.all(settings.registries.map(r => this._loadRegistry(r)))
+    ]);
+    this._containers = containers;
+    this._images = images;
+    this._registries = registries;
+  }
+
+  private async _loadRegistry(
+    registry: ISettings['registries'][number]
+  ): Promise<IRegistryState> {
+    if (!registry.reachable) {
+      return { ...registry, repositories: null, loadError: registry.error };
+    }
+    try {
+      const page = await requestAPI<IRepositoryPage>(
+        `registries/${segment(registry.address)}/repositories`
+      );
+      return { ...registry, repositories: page.repositories, loadError: null };
+    } catch (error) {
+      return { ...registry, repositories: null, loadError: describe(error).message };
+    }
+  }
+
+  private _setEngineDown(settings: ISettings): void {
+    this._containers = [];
+    this._images = [];
+    this._problem = {
+      title: 'Docker engine not reachable',
+      message: settings.engine.error ?? 'No Docker engine answers.',
+      detail: settings.engine.how_to_start
+    };
+  }
+
+  private _changed = new Signal<this, void>(this);
+  private _poll: Poll;
+  private _visible = false;
+  private _settings: ISettings | null = null;
+  private _problem: IProblem | null = null;
+  private _containers: IContainer[] = [];
+  private _images: ILocalImage[] = [];
+  private _registries: IRegistryState[] = [];
+  private _tags = new Map<string, ITagState>();
+  private _refreshes = 0;
+  private _lastRefreshMs = 0;
+}
+
+/** A user-facing description of any error a request can throw. */
+export function describe(error: unknown): IProblem {
+  if (error instanceof DeployRequestError) {
+    if (error.extensionMissing) {
+      return { title: 'Server extension missing', message: error.message };
+    }
+    if (error.status === 503) {
+      return { title: 'Docker engine not reachable', message: error.message };
+    }
+    return { title: `Request failed (${error.status})`, message: error.message };
+  }
+  return { title: 'Unexpected error', message: String(error) };
+}

@@ -1,0 +1,85 @@
+/** The shapes the REST API answers with (see jupyter_deploy/serverext/manager.py). */
+
+export interface IEngineInfo {
+  reachable: boolean;
+  version: string | null;
+  api_version: string | null;
+  error: string | null;
+  how_to_start: string;
+}
+
+export interface IRegistry {
+  address: string;
+  reachable: boolean;
+  error: string | null;
+}
+
+export interface ISettings {
+  version: string;
+  engine: IEngineInfo;
+  registries: IRegistry[];
+}
+
+export interface IRepositoryPage {
+  address: string;
+  total: number;
+  offset: number;
+  repositories: string[];
+}
+
+export interface ITag {
+  repository: string;
+  tag: string;
+  digest: string | null;
+  size: number | null;
+  created: string | null;
+  platforms: string[];
+  labels?: Record<string, string>;
+}
+
+export interface ITagList {
+  address: string;
+  repository: string;
+  tags: ITag[];
+}
+
+export interface ILocalImage {
+  id: string;
+  tags: string[];
+  size: number | null;
+  created: string | number | null;
+}
+
+export interface IPort {
+  ip: string;
+  private_port: number | null;
+  public_port: number | null;
+  type: string;
+}
+
+export interface IContainer {
+  id: string;
+  name: string;
+  image: string;
+  state: string;
+  status: string;
+  health: string | null;
+  ports: IPort[];
+  ours: boolean;
+  service: string | null;
+  scoring_uri: string | null;
+  snippet: string | null;
+}
+
+/** A registry as the panel holds it: its repositories load with it, tags on demand. */
+export interface IRegistryState extends IRegistry {
+  repositories: string[] | null;
+  loadError: string | null;
+}
+
+/** Tags of one repository, loaded when the user opens it. */
+export interface ITagState {
+  loading: boolean;
+  tags: ITag[];
+  error: string | null;
+}
