@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from . import __version__
 from .deployments import DeploymentCollection, deploy
 from .environment import Environment
-from .errors import DeployError
+from .errors import DeployError, PortInUseError
 from .provision import provision
 
 
@@ -27,6 +27,22 @@ def _cmd_deploy(args: argparse.Namespace) -> None:
     service = deploy(args.name, args.entry_script, models=args.model or (), environment=env,
                      port=args.port, log=print)
     print(service.scoring_uri)
+
+
+def _cmd_serve(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from .packaging import check_entry_script
+    from .scoring.server import serve_entry_script
+
+    check_entry_script(Path(args.entry_script))
+    try:
+        serve_entry_script(args.entry_script, model_dir=args.model_dir, port=args.port,
+                           workers=args.workers, host=args.host)
+    except OSError as e:
+        raise PortInUseError(
+            f"cannot listen on {args.host}:{args.port} ({e.strerror}): pass another --port."
+        ) from e
 
 
 def _cmd_ls(args: argparse.Namespace) -> None:
@@ -62,6 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pip", action="append", help="pip requirement (repeatable)")
     p.add_argument("--port", type=int)
     p.set_defaults(func=_cmd_deploy)
+    p = sub.add_parser("serve", help="run score.py on this host with the in-image scoring server")
+    p.add_argument("--entry-script", "--entry_script", required=True)
+    p.add_argument("--model-dir", "--model_dir", help="folder given to init() as AZUREML_MODEL_DIR")
+    p.add_argument("--port", type=int, default=5001)
+    p.add_argument("--workers", "--worker_count", type=int, default=1)
+    p.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    p.set_defaults(func=_cmd_serve)
     sub.add_parser("ls", help="list services").set_defaults(func=_cmd_ls)
     p = sub.add_parser("score", help="score JSON against a service ('-' reads stdin)")
     p.add_argument("name")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +56,35 @@ class ScoreResult:
     value: Any
     status_code: int
     seconds: float
+    index: Any = None
+
+    def to_frame(self) -> Any:
+        """The answer as a pandas DataFrame (one row per input row) when it is tabular.
+
+        Raises:
+            ScoringError: the answer is not a list of scalars, lists or records.
+        """
+        import pandas as pd
+
+        value = self.value
+        if isinstance(value, dict) and len(value) == 1:
+            value = next(iter(value.values()))
+        if not isinstance(value, list):
+            raise ScoringError(f"the answer is not tabular: {str(self.value)[:200]}")
+        if value and not isinstance(value[0], list | dict):
+            frame = pd.DataFrame({"score": value})
+        else:
+            frame = pd.DataFrame(value)
+        if self.index is not None and len(self.index) == len(frame):
+            frame.index = self.index
+        return frame
+
+    def _repr_html_(self) -> str:
+        try:
+            table = self.to_frame().to_html()
+        except ScoringError:
+            table = f"<pre>{json.dumps(self.value, indent=1, default=str)[:5000]}</pre>"
+        return f"{table}<p><small>{self.seconds * 1000:.1f} ms</small></p>"
 
 
 class ScoringClient:
@@ -84,7 +115,40 @@ class ScoringClient:
             ) from e
         elapsed = time.perf_counter() - started
         _raise_for_status(response)
-        return ScoreResult(_decode(response), response.status_code, elapsed)
+        return ScoreResult(_decode(response), response.status_code, elapsed, _index_of(data))
+
+    def score_batches(
+        self, data: Any, batch_size: int, concurrency: int = 4,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> ScoreResult:
+        """Score row data in batches of ``batch_size`` rows, ``concurrency`` requests at a time.
+
+        The answers (lists) are concatenated in input order. ``on_progress(done, total)`` is
+        called as rows complete.
+
+        Raises:
+            ScoringError: the first batch that failed, with the server's message.
+        """
+        rows = _rows(data)
+        if not isinstance(rows, list):
+            raise ScoringError("batch scoring needs rows: a list, an array or a DataFrame")
+        chunks = [rows[i:i + batch_size] for i in range(0, len(rows), batch_size)]
+        started, done, answers = time.perf_counter(), 0, [None] * len(chunks)
+        with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+            futures = {pool.submit(self.score, {"data": c}): i for i, c in enumerate(chunks)}
+            for future in as_completed(futures):
+                answers[futures[future]] = future.result().value
+                done += len(chunks[futures[future]])
+                if on_progress:
+                    on_progress(done, len(rows))
+        merged: list[Any] = []
+        for answer in answers:
+            merged.extend(answer if isinstance(answer, list) else [answer])
+        return ScoreResult(merged, 200, time.perf_counter() - started, _index_of(data))
+
+
+def _index_of(data: Any) -> Any:
+    return data.index if hasattr(data, "columns") and hasattr(data, "index") else None
 
 
 def _raise_for_status(response: requests.Response) -> None:

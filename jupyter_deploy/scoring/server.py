@@ -1,111 +1,177 @@
 """The scoring server that runs inside every image (and on the host, for the inner loop).
 
-It loads the user's ``score.py`` the standard way — ``init()`` once, then ``run(raw_body)`` per
-request — and answers ``GET /`` (health) and ``POST /score``. It imports nothing from
-jupyter_deploy but :mod:`protocol`, because only these two files are copied into images.
+``python -m jd_scoring.server`` reads the peer's environment variables, applies the package
+extensibility variables, imports the user's ``score.py``, calls ``init()`` once per worker and
+serves ``/score`` with uvicorn (httptools parser). A script that fails to import or whose
+``init()`` raises ends the process with status 3, the model folder's listing and then the
+traceback as the last lines of the log, so the deploy side can show the user why. The package
+imports nothing from jupyter_deploy: only the files in ``protocol.SERVER_FILES`` are copied.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import json
+import contextlib
+import dataclasses
 import logging
 import os
+import signal
+import socket
 import sys
 import traceback
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import ModuleType
-from typing import Any
+from typing import Any, NoReturn
 
 try:
-    from . import protocol
-except ImportError:  # run as a plain script
+    from . import entry, extras, protocol, shims
+    from .app import ScoringApp
+    from .settings import Settings, SettingsError
+except ImportError:  # pragma: no cover - run as a plain script
+    import entry  # type: ignore[no-redef]
+    import extras  # type: ignore[no-redef]
     import protocol  # type: ignore[no-redef]
+    import shims  # type: ignore[no-redef]
+    from app import ScoringApp  # type: ignore[no-redef]
+    from settings import Settings, SettingsError  # type: ignore[no-redef]
 
 log = logging.getLogger("jd_scoring")
 
 
-def load_entry_script(path: str) -> ModuleType:
-    """Import ``score.py`` from ``path`` and check it has ``init`` and ``run``."""
-    folder = os.path.dirname(os.path.abspath(path))
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
-    spec = importlib.util.spec_from_file_location("score", path)
-    if spec is None or spec.loader is None:
-        raise RuntimeError(f"cannot load entry script {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    if not callable(getattr(module, "run", None)):
-        raise RuntimeError(f"entry script {path} defines no run() function")
-    return module
-
-
-def to_json(value: Any) -> bytes:
-    """Serialise ``run()``'s answer; numpy/pandas values through their own ``tolist``."""
-    return json.dumps(value, default=_default).encode()
-
-
-def _default(value: Any) -> Any:
-    for attr in ("tolist", "to_dict", "item"):
-        if hasattr(value, attr):
-            return getattr(value, attr)()
-    return str(value)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    module: ModuleType
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self) -> None:
-        if self.path == protocol.HEALTH_PATH:
-            self._send(200, protocol.HEALTHY_BODY.encode(), "text/plain")
-        else:
-            self._send(404, to_json(protocol.error_body(f"no route {self.path}")))
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length).decode("utf-8", errors="replace")
-        if self.path != protocol.SCORE_PATH:
-            self._send(404, to_json(protocol.error_body(f"no route {self.path}")))
-            return
-        try:
-            answer = self.module.run(body)
-        except Exception as e:
-            log.error("run() raised:\n%s", traceback.format_exc())
-            self._send(500, to_json(protocol.error_body(f"{type(e).__name__}: {e}")))
-            return
-        self._send(200, to_json(answer))
-
-    def _send(self, status: int, payload: bytes, ctype: str = "application/json") -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.info("%s %s", self.address_string(), format % args)
-
-
-def main() -> None:
-    """Load the entry script named by the environment, call ``init()``, serve forever."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    entry = os.environ.get(protocol.ENV_ENTRY_SCRIPT, "score.py")
-    root = os.environ.get(protocol.ENV_APP_ROOT, protocol.APP_ROOT)
-    path = entry if os.path.isabs(entry) else os.path.join(root, entry)
+def load(settings: Settings) -> entry.UserScript:
+    """Import the entry script and call its ``init()``; exit with status 3 if either fails."""
+    script = entry.UserScript(settings.entry_path)
     try:
-        module = load_entry_script(path)
-        if callable(getattr(module, "init", None)):
-            module.init()
-    except Exception:
-        traceback.print_exc()
-        sys.stderr.flush()
-        sys.exit(3)
-    port = int(os.environ.get(protocol.ENV_PORT, protocol.DEFAULT_PORT))
-    _Handler.module = module
-    server = ThreadingHTTPServer(("0.0.0.0", port), _Handler)
-    log.info("Scoring server listening on port %d", port)
-    server.serve_forever()
+        script.load()
+    except BaseException as e:
+        _fail(f"Failed to load the entry script {settings.entry_path}: {e!r}", settings)
+    log.info("Loaded %s; run() gets %s", settings.entry_path, _MODES[script.mode])
+    try:
+        script.init()
+    except BaseException:
+        _fail("The entry script's init() raised an exception.", settings, listing=True)
+    log.info("init() completed; worker %d ready", os.getpid())
+    return script
+
+
+_MODES = {"raw": "the raw request (@rawhttp)",
+          "object": "JSON arguments by name (@input_schema)",
+          "string": "the request body as a string"}
+
+
+def _fail(summary: str, settings: Settings, listing: bool = False) -> NoReturn:
+    details = traceback.format_exc().rstrip()
+    log.error(summary)
+    if listing and settings.model_dir and os.path.exists(settings.model_dir):
+        log.info("Model folder %s holds:", settings.model_dir)
+        for line in entry.folder_listing(settings.model_dir):
+            log.info("%s", line)
+    log.error("%s", details)
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    sys.stderr.flush()
+    os._exit(protocol.EXIT_INIT_FAILED)
+
+
+def configure_logging(level: str) -> None:
+    """One format for the server, uvicorn and the user's own log calls."""
+    logging.basicConfig(level=getattr(logging, level, logging.INFO), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+
+
+def prepare(settings: Settings) -> ScoringApp:
+    """Everything a worker does before serving: extras, Azure import paths, ``score.py``."""
+    try:
+        extras.apply()
+    except extras.ExtrasError:
+        _fail("Could not apply the package extensibility settings.", settings)
+    shims.install()
+    source = extras.source_dir(os.environ)
+    for folder in (settings.app_root, source, os.path.dirname(settings.entry_path)):
+        if folder and folder not in sys.path:
+            sys.path.append(folder)
+    return ScoringApp(load(settings), settings)
+
+
+def serve(settings: Settings) -> None:
+    """Serve until SIGTERM/SIGINT: in this process, or in ``workers`` forked processes."""
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((settings.host, settings.port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    log.info("Scoring server listening on %s:%d with %d worker(s)", settings.host,
+             settings.port, settings.workers)
+    if settings.workers == 1:
+        _serve_one(uvicorn, settings, sock)
+        return
+    _supervise([_fork_worker(uvicorn, settings, sock) for _ in range(settings.workers)])
+
+
+def _serve_one(uvicorn: Any, settings: Settings, sock: socket.socket) -> None:
+    config = uvicorn.Config(prepare(settings), http="httptools", loop="asyncio",
+                            lifespan="off", access_log=False, log_config=None,
+                            log_level=settings.log_level.lower(), timeout_keep_alive=30)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _fork_worker(uvicorn: Any, settings: Settings, sock: socket.socket) -> int:
+    pid = os.fork()
+    if pid == 0:
+        try:
+            _serve_one(uvicorn, settings, sock)
+        finally:
+            os._exit(0)
+    return pid
+
+
+def _supervise(pids: list[int]) -> None:
+    def stop(signum: int, _: Any) -> None:
+        for pid in pids:
+            _signal(pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    status = 0
+    for _ in pids:
+        _pid, code = os.wait()
+        if os.waitstatus_to_exitcode(code) == protocol.EXIT_INIT_FAILED:
+            status = protocol.EXIT_INIT_FAILED
+            stop(signal.SIGTERM, None)
+    if status:
+        sys.exit(status)
+
+
+def _signal(pid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signum)
+
+
+def serve_entry_script(entry_script: str, model_dir: str | None = None, port: int = 5001,
+                       workers: int = 1, host: str = "127.0.0.1") -> None:
+    """Serve ``entry_script`` on this host, as ``azmlinfsrv --entry_script …`` does.
+
+    The script's folder becomes the app root, and ``AZUREML_MODEL_DIR`` is set for ``init()``.
+    """
+    path = os.path.abspath(entry_script)
+    os.environ[protocol.ENV_ENTRY_SCRIPT] = path
+    os.environ.setdefault(protocol.ENV_APP_ROOT, os.path.dirname(path))
+    if model_dir:
+        os.environ[protocol.ENV_MODEL_DIR] = os.path.abspath(model_dir)
+    settings = Settings.from_env()
+    configure_logging(settings.log_level)
+    serve(dataclasses.replace(settings, host=host, port=port, workers=workers))
+
+
+def main(env: dict[str, str] | None = None) -> None:
+    """Read the settings from the environment, load the script and serve (the image's CMD)."""
+    try:
+        settings = Settings.from_env(env)
+    except SettingsError as e:
+        configure_logging("INFO")
+        log.error("Bad setting: %s", e)
+        sys.exit(protocol.EXIT_INIT_FAILED)
+    configure_logging(settings.log_level)
+    serve(settings)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,170 @@
+"""``AMLRequest``, ``AMLResponse`` and ``@rawhttp``: what a raw-HTTP ``score.py`` works with.
+
+The peer hands ``@rawhttp`` entry scripts a Flask request and accepts a Flask response. These
+classes keep the parts of those interfaces scoring scripts use (``method``, ``headers``,
+``args``, ``get_data()``, ``get_json()``, ``json``, ``full_path`` …; a body, a status and
+headers), without Flask, so the in-image server stays small. :mod:`shims` serves them under the
+Azure module paths (``azureml.contrib.services.aml_request`` …).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Set once any function is decorated with ``@rawhttp`` (the peer's module-level switch).
+_rawHttpRequested = False
+RAWHTTP_ATTR = "__jd_rawhttp__"
+
+
+def rawhttp(func: F) -> F:
+    """Mark ``run()`` as wanting the raw request (an :class:`AMLRequest`) instead of its body."""
+    global _rawHttpRequested
+    _rawHttpRequested = True
+    with contextlib.suppress(AttributeError):  # builtins and slotted callables
+        setattr(func, RAWHTTP_ATTR, True)
+    return func
+
+
+def wants_raw_request(func: Callable[..., Any]) -> bool:
+    """Whether ``func`` (or any function, as the peer does) was decorated with ``@rawhttp``."""
+    return bool(getattr(func, RAWHTTP_ATTR, False) or _rawHttpRequested)
+
+
+class Headers(Mapping[str, str]):
+    """Case-insensitive, read-only request headers (first value wins, like Werkzeug's ``get``)."""
+
+    def __init__(self, pairs: Iterable[tuple[str, str]]) -> None:
+        self._items = list(pairs)
+        self._map: dict[str, str] = {}
+        for key, value in self._items:
+            self._map.setdefault(key.lower(), value)
+
+    def __getitem__(self, key: str) -> str:
+        return self._map[key.lower()]
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key.lower() in self._map
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._map)
+
+    def __len__(self) -> int:
+        return len(self._map)
+
+    def getlist(self, key: str) -> list[str]:
+        """Every value of ``key``."""
+        return [v for k, v in self._items if k.lower() == key.lower()]
+
+
+class Args(dict[str, str]):
+    """Query parameters: first value by key, every value through :meth:`getlist`."""
+
+    def __init__(self, query: str) -> None:
+        self._pairs = parse_qsl(query, keep_blank_values=True)
+        super().__init__()
+        for key, value in self._pairs:
+            self.setdefault(key, value)
+
+    def getlist(self, key: str) -> list[str]:
+        """Every value of ``key``, in order."""
+        return [v for k, v in self._pairs if k == key]
+
+
+class AMLRequest:
+    """One HTTP request, as ``@rawhttp`` entry scripts receive it."""
+
+    def __init__(self, method: str, path: str, query_string: bytes, headers: Headers,
+                 body: bytes, remote_addr: str | None = None) -> None:
+        self.method = method
+        self.path = path
+        self.query_string = query_string
+        self.headers = headers
+        self.data = body
+        self.remote_addr = remote_addr
+        self.args = Args(query_string.decode("latin-1"))
+
+    @property
+    def full_path(self) -> str:
+        """Path and query, as Werkzeug spells it (``/score?`` when there is no query)."""
+        return f"{self.path}?{self.query_string.decode('latin-1')}"
+
+    @property
+    def url(self) -> str:
+        """The request URL as the client addressed it."""
+        host = self.headers.get("host", "localhost")
+        query = f"?{self.query_string.decode('latin-1')}" if self.query_string else ""
+        return f"http://{host}{self.path}{query}"
+
+    @property
+    def content_type(self) -> str:
+        """The ``Content-Type`` header, or ``""``."""
+        return self.headers.get("content-type", "")
+
+    @property
+    def mimetype(self) -> str:
+        """The media type without parameters, lower case."""
+        return self.content_type.split(";", 1)[0].strip().lower()
+
+    @property
+    def is_json(self) -> bool:
+        """Whether the body claims to be JSON (``application/json`` or ``…+json``)."""
+        kind = self.mimetype
+        return kind == "application/json" or (kind.startswith("application/") and
+                                              kind.endswith("+json"))
+
+    def get_data(self, as_text: bool = False, **_: Any) -> bytes | str:
+        """The body, as bytes or (``as_text``) as text."""
+        return self.data.decode("utf-8", errors="replace") if as_text else self.data
+
+    def get_json(self, force: bool = False, silent: bool = False, **_: Any) -> Any:
+        """The body parsed as JSON (None when it is not JSON and ``silent`` is set)."""
+        if not (force or self.is_json):
+            return None
+        try:
+            return json.loads(self.data)
+        except ValueError:
+            if silent:
+                return None
+            raise
+
+    @property
+    def json(self) -> Any:
+        """The body parsed as JSON, or None when the content type is not JSON."""
+        return self.get_json()
+
+
+class AMLResponse:
+    """An answer ``run()`` returns as is: a body, a status code and headers."""
+
+    def __init__(self, message: Any, status_code: int,
+                 response_headers: Mapping[str, str] | None = None,
+                 json_str: bool = False, run_function_failed: bool = False) -> None:
+        self.status_code = int(status_code)
+        self.headers: list[tuple[str, str]] = []
+        if message is None or json_str:
+            body = json.dumps({} if message is None else message).encode()
+            self.headers.append(("content-type", "application/json"))
+        else:
+            body = message.encode() if isinstance(message, str) else bytes(message)
+            if not any(k.lower() == "content-type" for k in response_headers or {}):
+                self.headers.append(("content-type", "text/html; charset=utf-8"))
+        self.body = body
+        self.run_function_failed = run_function_failed
+        for header, value in (response_headers or {}).items():
+            for part in str(value).split(","):
+                self.headers.append((header.lower(), part.strip()))
+
+    @property
+    def data(self) -> bytes:
+        """The body bytes (Werkzeug's name)."""
+        return self.body
+
+    def get_data(self, as_text: bool = False) -> bytes | str:
+        """The body, as bytes or text."""
+        return self.body.decode("utf-8", errors="replace") if as_text else self.body

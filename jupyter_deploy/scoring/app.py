@@ -1,0 +1,246 @@
+"""The scoring server's ASGI application: ``/``, ``/score`` and ``/swagger.json``.
+
+A bare ASGI callable rather than a web framework: three routes do not need a router, and every
+layer between the HTTP parser (uvicorn + httptools) and ``run()`` costs throughput. Everything
+that can be decided once (how ``run()`` is called, fixed headers, CORS origins) is decided at
+start-up; a request reads its body, parses its input, calls ``run()`` and serialises the answer.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import traceback
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+try:
+    from . import aml, entry, protocol, swagger
+    from .settings import Settings
+except ImportError:  # pragma: no cover - run as a plain script
+    import aml  # type: ignore[no-redef]
+    import entry  # type: ignore[no-redef]
+    import protocol  # type: ignore[no-redef]
+    import swagger  # type: ignore[no-redef]
+    from settings import Settings  # type: ignore[no-redef]
+
+log = logging.getLogger("jd_scoring")
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+Headers = list[tuple[bytes, bytes]]
+
+JSON = b"application/json"
+RUN_ERROR = "An unexpected error occurred in scoring script. Check the logs for more info."
+INTERNAL_ERROR = "An unexpected internal error occurred. Check the logs for more info."
+
+
+class TooLarge(Exception):
+    """The request body is larger than the configured limit."""
+
+
+def to_json(value: Any) -> bytes:
+    """``run()``'s answer as JSON; numpy and pandas values through their own conversions."""
+    return json.dumps(value, default=_default).encode()
+
+
+def _default(value: Any) -> Any:
+    if hasattr(value, "to_dict") and hasattr(value, "columns"):  # a DataFrame
+        return value.to_dict(orient="records")
+    for attr in ("tolist", "item", "isoformat"):
+        if hasattr(value, attr):
+            return getattr(value, attr)()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+class ScoringApp:
+    """The ASGI application around one loaded :class:`entry.UserScript`."""
+
+    def __init__(self, script: entry.UserScript, settings: Settings) -> None:
+        self.script = script
+        self.settings = settings
+        self.fixed: Headers = []
+        if settings.server_version:
+            self.fixed.append((b"x-ms-server-version", settings.server_version.encode()))
+        self.origins = set(settings.cors_origins)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        started = time.perf_counter()
+        headers = aml.Headers((k.decode("latin-1"), v.decode("latin-1"))
+                              for k, v in scope["headers"])
+        ids = request_ids(headers)
+        if isinstance(ids, str):
+            await respond(send, 431, to_json(protocol.error_body(ids)), self.fixed)
+            return
+        try:
+            status, body, extra = await self._route(scope, receive, headers)
+        except TooLarge:
+            status, body, extra = 413, to_json(protocol.error_body(
+                f"Request body is larger than {self.settings.max_body} bytes "
+                f"(raise {protocol.ENV_MAX_BODY} to accept it).")), []
+        await respond(send, status, body, [*extra, *ids, *self.fixed, *self._cors(headers)])
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s %s %d %.3fms %d", scope["method"], scope["path"], status,
+                      (time.perf_counter() - started) * 1000, len(body))
+
+    async def _route(self, scope: Scope, receive: Receive, headers: aml.Headers
+                     ) -> tuple[int, bytes, Headers]:
+        path, method = scope["path"], scope["method"]
+        if path == protocol.SCORE_PATH:
+            body = await read_body(receive, self.settings.max_body)
+            request = entry.Request(method, path, scope.get("query_string", b""), headers, body,
+                                    _client(scope))
+            return await self._score(request)
+        if path in (protocol.HEALTH_PATH, protocol.SWAGGER_PATH) and method in ("GET", "HEAD"):
+            if path == protocol.HEALTH_PATH:
+                return 200, protocol.HEALTHY_BODY.encode(), [(b"content-type", b"text/html; "
+                                                              b"charset=utf-8")]
+            return self._swagger(scope)
+        if path in (protocol.HEALTH_PATH, protocol.SWAGGER_PATH):
+            return 405, to_json(protocol.error_body(
+                "The method is not allowed for the requested URL.")), [(b"content-type", JSON)]
+        return 404, to_json(protocol.error_body(f"No route {path}: the server answers "
+                                                "GET /, GET|POST /score and GET /swagger.json.")
+                            ), [(b"content-type", JSON)]
+
+    async def _score(self, request: entry.Request) -> tuple[int, bytes, Headers]:
+        try:
+            kwargs = self.script.arguments(request)
+        except entry.MethodNotAllowed as e:
+            if request.method == "OPTIONS":
+                return 200, b"", [(b"content-type", b"text/html; charset=utf-8")]
+            return _error(e.status, str(e))
+        except entry.InputError as e:
+            return _error(e.status, str(e))
+        try:
+            if self.script.is_async:
+                started = time.perf_counter()
+                value = await self.script.run(**kwargs)
+                elapsed = (time.perf_counter() - started) * 1000
+            else:
+                value, elapsed = entry.call_timed(self.script.run, kwargs,
+                                                  self.settings.timeout_ms)
+        except entry.RunTimeout:
+            log.error("run() timed out after %d ms", self.settings.timeout_ms)
+            return _error(500, f"Scoring timeout after {self.settings.timeout_ms} ms", True)
+        except Exception as e:
+            log.error("run() raised an exception:\n%s", traceback.format_exc().rstrip())
+            return _error(500, f"{RUN_ERROR} ({type(e).__name__}: {str(e)[:300]})", True)
+        status, body, extra = _answer(value)
+        extra.append((protocol.RUN_TIME_HEADER.encode(), f"{elapsed:.3f}".encode()))
+        return status, body, extra
+
+    def _swagger(self, scope: Scope) -> tuple[int, bytes, Headers]:
+        query = aml.Args(scope.get("query_string", b"").decode("latin-1"))
+        try:
+            doc = swagger.document(self.settings.app_root, self.script.run, query.get("version"))
+        except swagger.SwaggerError as e:
+            return _error(404, str(e))
+        return 200, to_json(doc), [(b"content-type", JSON)]
+
+    def _cors(self, headers: aml.Headers) -> Headers:
+        origin = headers.get("origin")
+        if not self.origins or not origin or not (origin in self.origins or "*" in self.origins):
+            return []
+        found = [(b"access-control-allow-origin", origin.encode()), (b"vary", b"Origin")]
+        if "access-control-request-method" in headers:
+            found.append((b"access-control-allow-methods", b"GET, POST"))
+            asked = headers.get("access-control-request-headers")
+            if asked:
+                found.append((b"access-control-allow-headers", asked.encode()))
+        return found
+
+
+def _answer(value: Any) -> tuple[int, bytes, Headers]:
+    if isinstance(value, aml.AMLResponse) or _looks_like_response(value):
+        status = int(value.status_code)
+        headers = [(k.encode(), str(v).encode()) for k, v in _response_headers(value)]
+        failed = status >= 500 or bool(getattr(value, "run_function_failed", False))
+        headers.append((protocol.RUN_FAILED_HEADER.encode(), str(failed).encode()))
+        return status, bytes(value.get_data()), headers
+    try:
+        body = to_json(value)
+    except (TypeError, ValueError):
+        log.error("run()'s answer cannot be serialised:\n%s", traceback.format_exc().rstrip())
+        return _error(500, INTERNAL_ERROR)
+    return 200, body, [(b"content-type", JSON), (protocol.RUN_FAILED_HEADER.encode(), b"False")]
+
+
+def _looks_like_response(value: Any) -> bool:
+    return hasattr(value, "status_code") and hasattr(value, "get_data") and \
+        hasattr(value, "headers")
+
+
+def _response_headers(value: Any) -> list[tuple[str, str]]:
+    headers = value.headers
+    items = headers if isinstance(headers, list) else list(headers.items())
+    return [(k, v) for k, v in items if k.lower() != protocol.RUN_FAILED_HEADER]
+
+
+def _error(status: int, message: str, run_failed: bool = False) -> tuple[int, bytes, Headers]:
+    return status, to_json(protocol.error_body(message)), [
+        (b"content-type", JSON), (protocol.RUN_FAILED_HEADER.encode(), str(run_failed).encode())]
+
+
+def request_ids(headers: aml.Headers) -> Headers | str:
+    """The request-id headers to answer with, or the 431 message when one is too long."""
+    request_id = headers.get(protocol.REQUEST_ID) or str(uuid.uuid4())
+    if len(request_id) > protocol.HEADER_LIMIT:
+        return f"x-request-id must not exceed {protocol.HEADER_LIMIT} characters"
+    legacy = headers.get(protocol.LEGACY_REQUEST_ID, "")
+    client = headers.get(protocol.CLIENT_REQUEST_ID, "")
+    if legacy:
+        client = client or legacy
+    else:
+        legacy = client or request_id
+    if len(legacy) > protocol.HEADER_LIMIT or len(client) > protocol.HEADER_LIMIT:
+        return (f"x-ms-request-id and x-ms-client-request-id must not exceed "
+                f"{protocol.HEADER_LIMIT} characters")
+    found = [(protocol.REQUEST_ID.encode(), request_id.encode()),
+             (protocol.LEGACY_REQUEST_ID.encode(), legacy.encode())]
+    if client:
+        found.append((protocol.CLIENT_REQUEST_ID.encode(), client.encode()))
+    trace = headers.get("traceid")
+    if trace:
+        found.append((b"traceid", trace.encode()))
+    return found
+
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    """The whole request body.
+
+    Raises:
+        TooLarge: more than ``limit`` bytes.
+    """
+    message = await receive()
+    body = message.get("body", b"")
+    if len(body) > limit:
+        raise TooLarge
+    if not message.get("more_body"):
+        return bytes(body)
+    chunks = [body]
+    size = len(body)
+    while message.get("more_body"):
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def respond(send: Send, status: int, body: bytes, headers: Headers) -> None:
+    """Send one complete answer."""
+    await send({"type": "http.response.start", "status": status,
+                "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _client(scope: Scope) -> str | None:
+    client = scope.get("client")
+    return str(client[0]) if client else None

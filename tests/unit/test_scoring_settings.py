@@ -1,0 +1,75 @@
+"""Settings, script loading rules, the folder listing and the extensibility helpers (no engine)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from jupyter_deploy.scoring import entry, extras, protocol
+from jupyter_deploy.scoring.settings import Settings, SettingsError
+
+
+def test_settings_use_the_peers_variable_names() -> None:
+    # Given the peer's variables, When read
+    settings = Settings.from_env({
+        "AZUREML_ENTRY_SCRIPT": "src/score.py", "AML_APP_ROOT": "/app", "SERVER_PORT": "6000",
+        "WORKER_COUNT": "2", "SCORING_TIMEOUT_MS": "500", "AML_CORS_ORIGINS": "a, b",
+        "AZUREML_LOG_LEVEL": "debug",
+    })
+    # Then every one is honoured
+    assert settings.entry_path == "/app/src/score.py"
+    assert (settings.port, settings.workers, settings.timeout_ms) == (6000, 2, 500)
+    assert settings.cors_origins == ("a", "b")
+    assert settings.log_level == "DEBUG"
+
+
+def test_settings_defaults_and_errors() -> None:
+    assert Settings.from_env({}).port == protocol.DEFAULT_PORT
+    with pytest.raises(SettingsError, match="WORKER_COUNT"):
+        Settings.from_env({"WORKER_COUNT": "many"})
+    with pytest.raises(SettingsError, match="out of range"):
+        Settings.from_env({"SERVER_PORT": "70000"})
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("def run(d): pass\n", "does not define init()"),
+    ("def init(): pass\ndef run(*a): pass\n", "cannot accept"),
+    ("def init(): pass\ndef run(request_headers): pass\n", "needs to accept an argument"),
+])
+def test_unusable_scripts_are_refused(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "score.py"
+    path.write_text(text)
+    with pytest.raises(entry.ScriptError, match=message):
+        entry.UserScript(str(path)).load()
+
+
+def test_folder_listing_is_indented_and_bounded(tmp_path: Path) -> None:
+    (tmp_path / "model" / "1").mkdir(parents=True)
+    (tmp_path / "model" / "1" / "model.pkl").write_text("x")
+    assert entry.folder_listing(str(tmp_path / "model")) == ["model/", "    1/",
+                                                             "        model.pkl"]
+    for i in range(300):
+        (tmp_path / f"f{i:03}").write_text("")
+    lines = entry.folder_listing(str(tmp_path))
+    assert len(lines) == entry.LISTING_LIMIT + 1 and lines[-1].startswith("Output truncated")
+
+
+def test_unpinned_requirement_lines() -> None:
+    text = "scipy == 1.2.3\nnumpy>=1.0\n# comment\n-r other.txt\nrequests\npandas==2.2.2 # ok\n"
+    assert extras.unpinned(text) == ["numpy>=1.0", "requests"]
+
+
+def test_extra_lib_path_goes_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a source folder holding a site-packages folder
+    lib = tmp_path / "venv" / "site-packages"
+    lib.mkdir(parents=True)
+    env = {"AML_APP_ROOT": str(tmp_path), "AZUREML_EXTRA_PYTHON_LIB_PATH": "venv/site-packages"}
+    monkeypatch.setattr("sys.path", ["/elsewhere"])
+    # When applied, Then it is first on the path
+    extras.apply(env)
+    import sys
+
+    assert sys.path[0] == str(lib)
+    with pytest.raises(extras.ExtrasError, match="relative to the source folder"):
+        extras.apply({**env, "AZUREML_EXTRA_PYTHON_LIB_PATH": "missing"})
