@@ -13,8 +13,12 @@ from typing import Any
 
 def _load_jupyter_server_extension(server_app: Any) -> None:
     """Register the ``/jupyter-deploy/…`` routes on the running server."""
+    from ..environment import RegistryCredentials
+    from .config import SidebarConfig
     from .manager import DeployManager
     from .routes import setup_routes
 
-    setup_routes(server_app.web_app, DeployManager())
+    config = SidebarConfig(config=server_app.config)
+    registries = [RegistryCredentials(address) for address in config.registries]
+    setup_routes(server_app.web_app, DeployManager(registries, ttl=config.cache_seconds))
     server_app.log.info("jupyter_deploy server extension loaded: /jupyter-deploy/")

@@ -13,8 +13,9 @@ from typing import Any
 
 from .. import inventory
 from .._version import __version__
+from ..config import get_config
 from ..environment import RegistryCredentials
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, RegistryNotFoundError
 from ..images import pull as pull_image
 
 
@@ -57,9 +58,10 @@ class DeployManager:
         """A registry's repository names, filtered by ``query`` and paged (``limit`` 0 = all).
 
         Raises:
+            RegistryNotFoundError: ``address`` is not one of the registries shown.
             RegistryError: the registry cannot be read.
         """
-        names = sorted(self.catalog.repositories(address))
+        names = sorted(self.catalog.repositories(self._known(address)))
         if query:
             names = [n for n in names if query.lower() in n.lower()]
         page = names[offset:offset + limit] if limit > 0 else names[offset:]
@@ -69,10 +71,11 @@ class DeployManager:
         """A repository's tags with digest, size, creation time and platforms.
 
         Raises:
-            RegistryError, ImageNotFoundError: the registry cannot be read or has no such name.
+            RegistryNotFoundError: an unknown registry or repository.
+            RegistryError: the registry cannot be read.
         """
         return {"address": address, "repository": repository,
-                "tags": self.catalog.tags(address, repository)}
+                "tags": self.catalog.tags(self._known(address), repository)}
 
     def images(self) -> list[dict[str, Any]]:
         """Images in the local engine."""
@@ -116,7 +119,23 @@ class DeployManager:
         """
         inventory.check_image_ref(reference)
         status = pull_image(reference, auth_config=self._auth_for(reference))
+        self.catalog.invalidate()
         return {"reference": reference, "status": status}
+
+    @property
+    def addresses(self) -> list[str]:
+        """The registries shown: those configured, or the workspace registry."""
+        given = [c.address for c in self._credentials if c.address]
+        return given or [get_config().registry_address]
+
+    def _known(self, address: str) -> str:
+        """``address`` if it is one of ours: the server never browses arbitrary hosts."""
+        if address not in self.addresses:
+            raise RegistryNotFoundError(
+                f"{address!r} is not a registry this server shows: add it to "
+                "c.SidebarConfig.registries in the Jupyter server config."
+            )
+        return address
 
     def _auth_for(self, reference: str) -> dict[str, str] | None:
         for cred in self._credentials:
