@@ -1,0 +1,7 @@
+"""``azureml.core.conda_dependencies``: the editable conda/pip description, from the core."""
+
+from __future__ import annotations
+
+from ...conda import CondaDependencies
+
+__all__ = ["CondaDependencies"]
