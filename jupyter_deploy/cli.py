@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from . import __version__
+from . import __version__, registry_cli
 from .deployments import DeploymentCollection, deploy
 from .environment import Environment
 from .errors import DeployError, PortInUseError
@@ -98,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("--image", action="store_true", help="remove its image too")
     p.set_defaults(func=_cmd_rm)
+    registry_cli.add_parsers(sub)
     return parser
 
 
