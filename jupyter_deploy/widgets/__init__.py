@@ -9,3 +9,16 @@ ends: nothing in the core imports this package.
 """
 
 from __future__ import annotations
+
+from typing import Any
+
+_PANELS = {"DeployPanel", "EnvironmentPanel", "ScoringPanel", "ServicesPanel", "make_panel"}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the panels on first use (``from jupyter_deploy.widgets import DeployPanel``)."""
+    if name in _PANELS:
+        from . import panels
+
+        return getattr(panels, name)
+    raise AttributeError(name)

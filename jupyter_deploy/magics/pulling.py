@@ -1,0 +1,86 @@
+"""``%deploy_pull``'s two concerns: whose credentials to use, and showing the pull's progress.
+
+Credentials are looked up in the order a notebook user expects — what the magic line gave, then
+``JUPYTER_DEPLOY_REGISTRY_USERNAME``/``…_PASSWORD``, then an environment defined in this session
+for the same registry, then Docker's own config — and are handed to the engine only: never
+printed, never part of a message. Progress uses the registries layer's aggregator, drawn as an
+ipywidgets bar when one is available (``jupyter_deploy.widgets.progress``) and as text otherwise.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from .. import images
+from ..environment import Environment, RegistryCredentials
+from ..progress import ProgressAggregator, text_progress
+from ..registry import ImageReference
+from ..registry_auth import resolve_credentials
+
+ENV_USERNAME = "JUPYTER_DEPLOY_REGISTRY_USERNAME"
+ENV_PASSWORD = "JUPYTER_DEPLOY_REGISTRY_PASSWORD"
+#: Registry Docker assumes when a reference names none.
+DEFAULT_REGISTRY = "docker.io"
+
+
+def registry_of(image: str) -> str:
+    """The registry address an image reference points at.
+
+    Raises:
+        ImageReferenceError: ``image`` is not a valid reference.
+    """
+    return ImageReference.parse(image).registry or DEFAULT_REGISTRY
+
+
+def credentials_for(
+    image: str, given: RegistryCredentials | None = None,
+    environments: Iterable[Environment] = (),
+) -> RegistryCredentials:
+    """The credentials to pull ``image`` with (anonymous when none are found).
+
+    Raises:
+        ImageReferenceError: a malformed reference. RegistryAuthError: a credential helper failed.
+    """
+    address = registry_of(image)
+    if given is not None and given.has_login:
+        return RegistryCredentials(address, given.username, given.password)
+    username, password = os.environ.get(ENV_USERNAME), os.environ.get(ENV_PASSWORD)
+    if username and password:
+        return RegistryCredentials(address, username, password)
+    for env in environments:
+        found = resolve_credentials(address, environment=env) if env.registry else None
+        if found is not None and found.has_login:
+            return found
+    return resolve_credentials(address)
+
+
+def progress_display() -> ProgressAggregator:
+    """An aggregator drawn as a widget bar in a kernel with widgets, as text otherwise."""
+    with contextlib.suppress(ImportError, AttributeError):
+        import importlib
+
+        module = importlib.import_module("jupyter_deploy.widgets.progress")
+        factory: Callable[[], ProgressAggregator] = module.widget_progress
+        return factory()
+    return text_progress(sys.stdout)
+
+
+def pull_with_progress(
+    image: str, credentials: RegistryCredentials,
+    on_event: Callable[[Mapping[str, Any]], None] | None = None,
+) -> str:
+    """Pull ``image`` with ``credentials``, drawing progress; return ``docker pull``'s status line.
+
+    Raises:
+        RegistryAuthError: wrong or missing credentials (no password in the message).
+        ImageNotFoundError, PullError, RegistryUnreachableError, ImageReferenceError.
+    """
+    progress = on_event or progress_display()
+    status = images.pull(image, auth_config=credentials.auth_config(), on_event=progress)
+    if isinstance(progress, ProgressAggregator):
+        progress.finish()
+    return status

@@ -1,0 +1,198 @@
+"""The environment editor: a form over :class:`~jupyter_deploy.environment.Environment`.
+
+Fields map one to one onto the frozen spec (base image, pip and conda lists, variables, private
+registry) so what the form shows is exactly what ``%%deploy_env`` would have produced; *Save*
+builds the spec (the spec's own validation reports a bad requirement or variable name) and hands
+it to ``on_save``. The base-image picker is fed by the registries layer's
+:class:`~jupyter_deploy.catalog.Catalog` (workspace registry tags and local images) on the
+worker thread. The password field is masked and never shown back, logged or written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import ipywidgets as w
+
+from .. import environment_io
+from ..catalog import Catalog
+from ..config import get_config
+from ..display import EnvironmentView
+from ..environment import Environment, RegistryCredentials
+from ..errors import RegistryError
+from .base import Panel, labelled
+
+
+class EnvVarTable(w.VBox):
+    """Rows of name/value fields with add and remove buttons."""
+
+    def __init__(self, variables: dict[str, str] | None = None) -> None:
+        self.add_button = w.Button(description="Add variable", icon="plus")
+        self.add_button.on_click(lambda _: self.add_row())
+        self.rows: list[w.HBox] = []
+        super().__init__()
+        for key, value in (variables or {}).items():
+            self.add_row(key, value)
+        self._redraw()
+
+    def add_row(self, key: str = "", value: str = "") -> w.HBox:
+        """Append one ``NAME = value`` row."""
+        remove = w.Button(icon="trash", tooltip="remove", layout=w.Layout(width="3em"))
+        row = w.HBox([w.Text(key, placeholder="NAME"), w.Text(value, placeholder="value"),
+                      remove])
+        remove.on_click(lambda _: self.remove_row(row))
+        self.rows.append(row)
+        self._redraw()
+        return row
+
+    def remove_row(self, row: w.HBox) -> None:
+        """Drop one row."""
+        self.rows.remove(row)
+        self._redraw()
+
+    @property
+    def value(self) -> dict[str, str]:
+        """The variables, skipping rows whose name is empty."""
+        pairs = ((r.children[0].value.strip(), r.children[1].value) for r in self.rows)
+        return {k: v for k, v in pairs if k}
+
+    def _redraw(self) -> None:
+        self.children = (*self.rows, self.add_button)
+
+
+class EnvironmentPanel(Panel):
+    """Edit an environment; *Save* validates it and calls ``on_save(env)``.
+
+    Args:
+        env: the environment to start from (the default one when None).
+        on_save: called with the saved environment (the magics bind it in the notebook).
+        catalog: where base images are listed from (the workspace registry by default).
+        load_images: fill the base-image picker at once (on the worker thread).
+    """
+
+    def __init__(self, env: Environment | None = None,
+                 on_save: Callable[[Environment], None] | None = None,
+                 catalog: Catalog | None = None, load_images: bool = True) -> None:
+        super().__init__("Environment")
+        self.on_save = on_save
+        self.catalog = catalog or Catalog()
+        self.saved: Environment | None = None
+        self._build_fields()
+        self.load(env or Environment())
+        self.children = self._layout()
+        if load_images:
+            self.refresh_images()
+
+    def _build_fields(self) -> None:
+        self.name = w.Text(placeholder="name")
+        self.base_image = w.Combobox(placeholder=get_config().default_base_image,
+                                     ensure_option=False, layout=w.Layout(width="28em"))
+        self.refresh_button = w.Button(icon="refresh", tooltip="list base images",
+                                       layout=w.Layout(width="3em"))
+        self.refresh_button.on_click(lambda _: self.refresh_images())
+        self.pip = w.Textarea(placeholder="scikit-learn==1.5.2  (one per line)", rows=4)
+        self.conda = w.Textarea(placeholder="needs a base image with conda", rows=2)
+        self.env_vars = EnvVarTable()
+        self.registry_address = w.Text(placeholder="myregistry.example:5000")
+        self.registry_username = w.Text(placeholder="username")
+        self.registry_password = w.Password(placeholder="password")
+        self.save_button = w.Button(description="Save", button_style="primary", icon="check")
+        self.save_button.on_click(lambda _: self.save())
+        self.yaml_button = w.Button(description="Show YAML", icon="file-code-o")
+        self.yaml_button.on_click(lambda _: self.show_yaml())
+
+    def _layout(self) -> tuple[w.Widget, ...]:
+        registry = w.VBox([labelled("address", self.registry_address),
+                           labelled("username", self.registry_username),
+                           labelled("password", self.registry_password)])
+        private = w.Accordion([registry], titles=("Private registry",))
+        return (self.title, labelled("Name", self.name),
+                labelled("Base image", w.HBox([self.base_image, self.refresh_button])),
+                labelled("pip", self.pip), labelled("conda", self.conda),
+                labelled("Variables", self.env_vars), private,
+                w.HBox([self.save_button, self.yaml_button]), self.status, self.output)
+
+    def buttons(self) -> list[w.Button]:
+        return [self.save_button, self.refresh_button]
+
+    # -- values --------------------------------------------------------------------------------
+
+    def load(self, env: Environment) -> None:
+        """Show ``env`` in the form (the password field stays empty)."""
+        self.name.value = env.name
+        self.base_image.value = env.base_image
+        self.pip.value = "\n".join(env.pip)
+        self.conda.value = "\n".join(env.conda)
+        self.env_vars.rows = []
+        for key, value in env.env_vars.items():
+            self.env_vars.add_row(key, value)
+        self.env_vars._redraw()
+        registry = env.registry or RegistryCredentials()
+        self.registry_address.value = registry.address or ""
+        self.registry_username.value = registry.username or ""
+        self.registry_password.value = ""
+
+    @property
+    def environment(self) -> Environment:
+        """The environment the form describes.
+
+        Raises:
+            EnvironmentSpecError: a field is invalid (named in the message).
+        """
+        address = self.registry_address.value.strip()
+        registry = RegistryCredentials(address, self.registry_username.value.strip() or None,
+                                       self.registry_password.value or None) if address else None
+        return Environment(
+            name=self.name.value.strip() or "default", base_image=self.base_image.value.strip(),
+            pip=_lines(self.pip.value), conda=_lines(self.conda.value),
+            env_vars=self.env_vars.value, registry=registry)
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def save(self) -> Environment | None:
+        """Validate and save; the panel says what is wrong if a field is bad."""
+        env = self.guard("Cannot save", lambda: self.environment)
+        if env is None:
+            return None
+        self.saved = env
+        if self.on_save is not None:
+            self.on_save(env)
+        self.say(f"Saved environment {env.name!r}.", "ok")
+        self.clear()
+        self.show(EnvironmentView(env))
+        return env
+
+    def show_yaml(self) -> None:
+        """Show the environment as ``%%deploy_env`` YAML (without the password)."""
+        env = self.guard("Cannot show", lambda: self.environment)
+        if env is not None:
+            self.clear()
+            self.log(environment_io.dumps(env, "yaml"))
+
+    def refresh_images(self) -> None:
+        """List base images (local ones and the workspace registry's tags) in the picker."""
+        self.run_in_background("Listing base images", self._image_options, self._set_options)
+
+    def _image_options(self) -> list[str]:
+        names = {tag for image in self.catalog.local_images() for tag in image["tags"]}
+        for entry in self.catalog.registries():
+            if entry.get("reachable"):
+                names |= _registry_images(self.catalog, entry["address"])
+        return sorted(names)
+
+    def _set_options(self, options: list[str]) -> None:
+        self.base_image.options = tuple(options)
+        self.say(f"{len(options)} base images available.", "ok")
+
+
+def _registry_images(catalog: Catalog, address: str) -> set[str]:
+    try:
+        return {f"{address}/{row['repository']}:{row['tag']}"
+                for repository in catalog.repositories(address)
+                for row in catalog.tags(address, repository)}
+    except RegistryError:
+        return set()
+
+
+def _lines(text: str) -> tuple[str, ...]:
+    return tuple(line.strip() for line in text.splitlines() if line.strip())

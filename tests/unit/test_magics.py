@@ -1,0 +1,459 @@
+"""The magics through a real IPython shell, with the core replaced by recording fakes.
+
+Each magic's happy path checks what the core was asked to do and what the cell shows; each bad
+input checks that the cell ends in a one-paragraph ``UsageError`` (no traceback) that says what
+to do next. The engine itself is exercised by tests/integration/test_notebooks.py.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from IPython.core.error import UsageError
+from IPython.core.interactiveshell import ExecutionResult, InteractiveShell
+
+import jupyter_deploy
+from jupyter_deploy import deployments, images
+from jupyter_deploy.config import get_config
+from jupyter_deploy.environment import Environment
+from jupyter_deploy.errors import (
+    DeployError,
+    PortInUseError,
+    RegistryAuthError,
+    ServiceNotFoundError,
+)
+from jupyter_deploy.scoring.client import ScoreResult
+
+DATA = Path(__file__).parent / "data"
+
+
+@dataclass
+class FakeService:
+    """Stands in for a Deployment: records what it was asked."""
+
+    name: str
+    answer: Any = field(default_factory=lambda: [1.5, 2.5])
+    calls: list[tuple[str, Any]] = field(default_factory=list)
+    port: int = 8999
+    image: str = "jupyter-deploy/fake:1"
+    state: str = "Healthy"
+    status: str = "running"
+
+    @property
+    def scoring_uri(self) -> str:
+        return f"http://127.0.0.1:{self.port}/score"
+
+    def score(self, data: Any) -> ScoreResult:
+        self.calls.append(("score", data))
+        return ScoreResult(self.answer, 200, 0.0123)
+
+    def logs(self, lines: int | None = None) -> str:
+        self.calls.append(("logs", lines))
+        return "init() done\nready"
+
+    def stop(self) -> None:
+        self.calls.append(("stop", None))
+        self.state = "Failed"
+
+    def remove(self, image: bool = False) -> None:
+        self.calls.append(("remove", image))
+
+    def reload(self, entry_script: str | None = None, source_dir: str | None = None) -> None:
+        self.calls.append(("reload", entry_script))
+
+
+@dataclass
+class FakeCore:
+    """The deployments module's entry points, recording their calls."""
+
+    services: dict[str, FakeService] = field(default_factory=dict)
+    deploy_calls: list[dict[str, Any]] = field(default_factory=list)
+    fail_with: DeployError | None = None
+
+    def deploy(self, name: str, entry_script: Any, models: Any = (), environment: Any = None,
+               port: int | None = None, log: Any = print, **kwargs: Any) -> FakeService:
+        self.deploy_calls.append({"name": name, "entry_script": entry_script, "models": models,
+                                  "environment": environment, "port": port})
+        if self.fail_with is not None:
+            raise self.fail_with
+        log("Step 1/2 : FROM jupyter-deploy/python:3.11")
+        log(f"Service {name!r} is healthy")
+        self.services[name] = FakeService(name)
+        return self.services[name]
+
+    def collection(self) -> Any:
+        core = self
+
+        class Collection:
+            def list(self, all: bool = True) -> list[FakeService]:
+                return list(core.services.values())
+
+            def get(self, name: str) -> FakeService:
+                if name not in core.services:
+                    raise ServiceNotFoundError(f"no service named {name!r}: `%deploy_ls` lists them")
+                return core.services[name]
+
+        return Collection
+
+
+@pytest.fixture
+def a_core(monkeypatch: pytest.MonkeyPatch) -> FakeCore:
+    core = FakeCore()
+    monkeypatch.setattr(deployments, "deploy", core.deploy)
+    monkeypatch.setattr(deployments, "DeploymentCollection", core.collection())
+    return core
+
+
+@pytest.fixture
+def a_shell(a_core: FakeCore) -> Iterator[InteractiveShell]:
+    shell = InteractiveShell.instance()
+    jupyter_deploy.load_ipython_extension(shell)
+    yield shell
+    shell.user_ns.clear()
+    shell.init_user_ns()
+
+
+def run(shell: InteractiveShell, code: str) -> ExecutionResult:
+    return shell.run_cell(code, store_history=False)
+
+
+def value_of(shell: InteractiveShell, code: str) -> Any:
+    result = run(shell, code)
+    result.raise_error()
+    return result.result
+
+
+def usage_error(shell: InteractiveShell, code: str, capsys: pytest.CaptureFixture[str]) -> str:
+    """Run ``code``, expect a UsageError with no traceback printed; return its message."""
+    result = run(shell, code)
+    assert isinstance(result.error_in_exec, UsageError), result.error_in_exec
+    printed = capsys.readouterr()
+    assert "Traceback" not in printed.out + printed.err
+    return str(result.error_in_exec)
+
+
+SKLEARN_YAML = """\
+base_image: jupyter-deploy/python:3.11
+pip:
+  - scikit-learn==1.5.2
+env_vars:
+  MODE: fast
+"""
+
+
+# -- loading, help and configuration -----------------------------------------------------------
+
+
+def test_every_magic_is_documented(a_shell: InteractiveShell) -> None:
+    # Given the extension loaded
+    # Then each magic has a docstring (what %magic? shows), with its options
+    for name in ("deploy", "deploy_pull", "deploy_ls", "deploy_logs", "deploy_stop", "deploy_rm",
+                 "deploy_reload", "deploy_images", "deploy_panel", "deploy_score", "deploy_env"):
+        magic = a_shell.find_magic(name)
+        assert magic is not None and magic.__doc__, name
+    assert "--model" in a_shell.find_line_magic("deploy").__doc__
+    assert "--password" in a_shell.find_line_magic("deploy_pull").__doc__
+
+
+def test_config_sets_deploy_config(a_shell: InteractiveShell) -> None:
+    # Given the default ready timeout
+    before = get_config().ready_timeout
+    try:
+        # When %config changes it
+        run(a_shell, "%config DeployConfig.ready_timeout = 7.5").raise_error()
+        # Then the core sees the new value
+        assert get_config().ready_timeout == 7.5
+    finally:
+        get_config().ready_timeout = before
+
+
+def test_short_errors_can_be_turned_off(a_shell: InteractiveShell) -> None:
+    # Given tracebacks asked for
+    run(a_shell, "%config DeployMagics.short_errors = False").raise_error()
+    try:
+        # When a magic fails
+        result = run(a_shell, "%deploy_logs nobody")
+    finally:
+        run(a_shell, "%config DeployMagics.short_errors = True").raise_error()
+    # Then our own error comes through, not a UsageError
+    assert isinstance(result.error_in_exec, ServiceNotFoundError)
+
+
+# -- %%deploy_env ------------------------------------------------------------------------------
+
+
+def test_deploy_env_binds_a_native_yaml_environment(a_shell: InteractiveShell) -> None:
+    # When the cell is our YAML
+    view = value_of(a_shell, f"%%deploy_env sk\n{SKLEARN_YAML}")
+    # Then the environment is bound to its name and shown
+    env = a_shell.user_ns["sk"]
+    assert isinstance(env, Environment)
+    assert env.pip == ("scikit-learn==1.5.2",) and dict(env.env_vars) == {"MODE": "fast"}
+    assert "scikit-learn==1.5.2" in view._repr_html_() and "Environment 'sk'" in str(view)
+
+
+def test_deploy_env_reads_a_conda_file(a_shell: InteractiveShell) -> None:
+    cell = ("%%deploy_env condaenv\nname: whatever\nchannels: [conda-forge]\n"
+            "dependencies:\n  - numpy=1.26\n  - pip:\n    - requests==2.31.0\n")
+    value_of(a_shell, cell)
+    env = a_shell.user_ns["condaenv"]
+    assert env.name == "condaenv" and "requests==2.31.0" in env.pip
+
+
+def test_deploy_env_reads_the_seeds_inference_config(a_shell: InteractiveShell) -> None:
+    text = (DATA / "seed_inferenceconfig.json").read_text()
+    value_of(a_shell, f"%%deploy_env seed\n{text}")
+    env = a_shell.user_ns["seed"]
+    assert env.env_vars["EXAMPLE_ENV_VAR"] == "EXAMPLE_VALUE"
+
+
+def test_deploy_env_lists_what_was_defined(a_shell: InteractiveShell) -> None:
+    value_of(a_shell, f"%%deploy_env sk\n{SKLEARN_YAML}")
+    listing = value_of(a_shell, "%deploy_env")
+    assert "sk" in str(listing) and "scikit-learn==1.5.2" in listing._repr_html_()
+
+
+def test_malformed_yaml_points_at_the_line(
+    a_shell: InteractiveShell, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given YAML whose third line is broken
+    cell = "%%deploy_env broken\npip:\n  - numpy==1.26.4\n  - [unclosed\n"
+    # Then the message names the line
+    message = usage_error(a_shell, cell, capsys)
+    assert "line" in message and "broken" not in a_shell.user_ns
+
+
+def test_a_wrong_type_names_the_key(
+    a_shell: InteractiveShell, capsys: pytest.CaptureFixture[str]
+) -> None:
+    message = usage_error(a_shell, "%%deploy_env bad\npip: 3\n", capsys)
+    assert "pip" in message
+
+
+# -- %deploy -----------------------------------------------------------------------------------
+
+
+def test_deploy_launches_with_the_named_environment(
+    a_shell: InteractiveShell, a_core: FakeCore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given an environment defined in the notebook
+    value_of(a_shell, f"%%deploy_env sk\n{SKLEARN_YAML}")
+    # When a service is deployed with it on a fixed port
+    shown = value_of(a_shell, "%deploy my-svc --model model.pkl --entry score.py --env sk "
+                              "--port 8950")
+    # Then the core got exactly that, the logs streamed into the cell, the service is bound
+    call = a_core.deploy_calls[-1]
+    assert call["name"] == "my-svc" and call["port"] == 8950
+    assert call["environment"] == a_shell.user_ns["sk"]
+    assert [m.path for m in call["models"]] == [Path("model.pkl")]
+    assert "Step 1/2" in capsys.readouterr().out
+    assert a_shell.user_ns["my_svc"] is a_core.services["my-svc"]
+    assert "http://127.0.0.1:8999/score" in str(shown)
+
+
+def test_deploy_with_an_unknown_environment_says_how_to_define_it(
+    a_shell: InteractiveShell, a_core: FakeCore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    message = usage_error(a_shell, "%deploy svc --env nosuchenv", capsys)
+    assert "no environment named 'nosuchenv'" in message and "%%deploy_env nosuchenv" in message
+    assert a_core.deploy_calls == []
+
+
+def test_deploy_reports_a_port_in_use(
+    a_shell: InteractiveShell, a_core: FakeCore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a_core.fail_with = PortInUseError("port 8951 on 127.0.0.1 is taken by container 'x': "
+                                      "pass another port")
+    message = usage_error(a_shell, "%deploy svc --port 8951", capsys)
+    assert "port 8951" in message and "taken by container 'x'" in message
+
+
+def test_deploy_rejects_bad_options(
+    a_shell: InteractiveShell, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert "Usage" in usage_error(a_shell, "%deploy", capsys)
+    assert "between 1 and 65535" in usage_error(a_shell, "%deploy s --port 70000", capsys)
+    assert "unrecognized" in usage_error(a_shell, "%deploy s --colour red", capsys)
+
+
+def test_a_script_without_run_is_refused_before_any_build(
+    a_shell: InteractiveShell, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a score.py with init() only
+    script = tmp_path / "score.py"
+    script.write_text("def init():\n    pass\n")
+    # Then packaging refuses it with what to add
+    message = usage_error(a_shell, f"%deploy s --entry {script} --output {tmp_path / 'out'}",
+                          capsys)
+    assert "no run() function" in message and "run(raw_data)" in message
+
+
+def test_output_writes_a_dockerfile_folder(a_shell: InteractiveShell, tmp_path: Path) -> None:
+    # Given a script and an environment that installs nothing
+    script = tmp_path / "score.py"
+    script.write_text("def init():\n    pass\n\ndef run(raw):\n    return raw\n")
+    value_of(a_shell, "%%deploy_env plain\nuser_managed: true\n")
+    # When only a Dockerfile folder is asked for
+    value_of(a_shell, f"%deploy pkg --entry {script} --env plain --output {tmp_path / 'files'}")
+    # Then the folder holds the Dockerfile and the app, and is bound
+    assert (tmp_path / "files" / "Dockerfile").is_file()
+    assert (tmp_path / "files" / "app" / "score.py").is_file()
+    assert a_shell.user_ns["pkg"].path == tmp_path / "files"
+
+
+# -- %%deploy_score ----------------------------------------------------------------------------
+
+
+def test_score_json_shows_a_table_and_stores_it(
+    a_shell: InteractiveShell, a_core: FakeCore
+) -> None:
+    # Given a running service
+    a_core.services["svc"] = FakeService("svc")
+    # When the cell holds the seeds' sample and asks to store the answer
+    view = value_of(a_shell, '%%deploy_score svc answer <<\n{"data": [[1, 2], [3, 4]]}')
+    # Then the service got the JSON, the answer is a table with the latency, and stored
+    assert a_core.services["svc"].calls == [("score", {"data": [[1, 2], [3, 4]]})]
+    stored = a_shell.user_ns["answer"]
+    assert isinstance(stored, pd.DataFrame) and stored["score"].tolist() == [1.5, 2.5]
+    assert "<table" in view._repr_html_() and "12.3 ms" in str(view)
+
+
+def test_score_a_dataframe_by_name(a_shell: InteractiveShell, a_core: FakeCore) -> None:
+    a_core.services["svc"] = FakeService("svc")
+    a_shell.user_ns["df"] = pd.DataFrame({"a": [1, 2], "b": [3, 4]})
+    value_of(a_shell, "%%deploy_score svc\n$df")
+    sent = a_core.services["svc"].calls[0][1]
+    assert isinstance(sent, pd.DataFrame) and sent.shape == (2, 2)
+
+
+def test_score_on_one_line(a_shell: InteractiveShell, a_core: FakeCore) -> None:
+    a_core.services["svc"] = FakeService("svc")
+    a_shell.user_ns["rows"] = [[1, 2]]
+    value_of(a_shell, "%deploy_score svc $rows")
+    assert a_core.services["svc"].calls == [("score", [[1, 2]])]
+
+
+def test_malformed_json_points_at_the_line(
+    a_shell: InteractiveShell, a_core: FakeCore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a_core.services["svc"] = FakeService("svc")
+    message = usage_error(a_shell, '%%deploy_score svc\n{"data": [[1, 2],\n  [3, 4]]\n  "id": 1}', capsys)
+    assert "line 3" in message and "not JSON" in message
+
+
+def test_scoring_an_unknown_variable_or_service(
+    a_shell: InteractiveShell, a_core: FakeCore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert "no variable 'nothing'" in usage_error(a_shell, "%%deploy_score svc\n$nothing",
+                                                  capsys)
+    assert "no service named 'svc'" in usage_error(a_shell, "%%deploy_score svc\n[1]", capsys)
+
+
+# -- services ----------------------------------------------------------------------------------
+
+
+def test_list_logs_reload_stop_remove(a_shell: InteractiveShell, a_core: FakeCore) -> None:
+    # Given one running service
+    service = a_core.services["svc"] = FakeService("svc")
+    # Then each command reaches it, and each shows a readable outcome
+    listing = value_of(a_shell, "%deploy_ls")
+    assert "svc" in str(listing) and "Healthy" in listing._repr_html_()
+    assert "ready" in str(value_of(a_shell, "%deploy_logs svc -n 5"))
+    assert "reloaded" in str(value_of(a_shell, "%deploy_reload svc --entry score.py"))
+    assert "stopped" in str(value_of(a_shell, "%deploy_stop svc"))
+    assert "removed" in str(value_of(a_shell, "%deploy_rm svc --image"))
+    assert service.calls == [("logs", 5), ("reload", "score.py"), ("stop", None),
+                             ("remove", True)]
+
+
+def test_an_empty_list_says_how_to_start(a_shell: InteractiveShell) -> None:
+    assert "start one with %deploy" in str(value_of(a_shell, "%deploy_ls"))
+
+
+# -- %deploy_pull ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def a_pull_recorder(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    calls: list[dict[str, Any]] = []
+
+    def pull(ref: str, auth_config: Any = None, on_event: Any = None) -> str:
+        calls.append({"ref": ref, "auth": auth_config})
+        if auth_config and auth_config.get("password") == "wrong":
+            raise RegistryAuthError(f"the registry refused to let us pull {ref}: check the "
+                                    "username and password (or run `docker login`).")
+        on_event({"status": "Pulling fs layer", "id": "abc"})
+        on_event({"status": "Pull complete", "id": "abc"})
+        return f"Status: Downloaded newer image for {ref}"
+
+    monkeypatch.setattr(images, "pull", pull)
+    monkeypatch.delenv("JUPYTER_DEPLOY_REGISTRY_USERNAME", raising=False)
+    monkeypatch.delenv("JUPYTER_DEPLOY_REGISTRY_PASSWORD", raising=False)
+    return calls
+
+
+def test_pull_with_a_password_variable(
+    a_shell: InteractiveShell, a_pull_recorder: list[dict[str, Any]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given the password in a variable
+    a_shell.user_ns["secret"] = "s3cr3t-pw"
+    # When pulling with it
+    shown = value_of(a_shell, "%deploy_pull 127.0.0.1:8999/base/custom:1 -u alice -p $secret")
+    # Then the engine got the login, the status line is shown and the password nowhere
+    assert a_pull_recorder[-1]["auth"] == {"username": "alice", "password": "s3cr3t-pw"}
+    assert "Downloaded newer image" in str(shown)
+    printed = capsys.readouterr()
+    assert "s3cr3t-pw" not in printed.out + printed.err + str(shown)
+
+
+def test_pull_credentials_from_the_environment_variables(
+    a_shell: InteractiveShell, a_pull_recorder: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("JUPYTER_DEPLOY_REGISTRY_USERNAME", "bob")
+    monkeypatch.setenv("JUPYTER_DEPLOY_REGISTRY_PASSWORD", "pw-from-env")
+    value_of(a_shell, "%deploy_pull 127.0.0.1:8999/base/custom:1")
+    assert a_pull_recorder[-1]["auth"] == {"username": "bob", "password": "pw-from-env"}
+
+
+def test_a_wrong_registry_password_is_one_paragraph_without_it(
+    a_shell: InteractiveShell, a_pull_recorder: list[dict[str, Any]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    a_shell.user_ns["secret"] = "wrong"
+    message = usage_error(a_shell, "%deploy_pull 127.0.0.1:8999/base/custom:1 -u a -p $secret",
+                          capsys)
+    assert "check the username and password" in message and "wrong" not in message
+
+
+def test_a_malformed_image_reference(
+    a_shell: InteractiveShell, a_pull_recorder: list[dict[str, Any]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    message = usage_error(a_shell, "%deploy_pull Not/A//Ref", capsys)
+    assert "not a valid image reference" in message and a_pull_recorder == []
+
+
+def test_panel_needs_a_known_kind(
+    a_shell: InteractiveShell, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert "env, deploy, score, services" in usage_error(a_shell, "%deploy_panel cake", capsys)
+
+
+def test_a_json_env_file_can_be_named_directly(
+    a_shell: InteractiveShell, a_core: FakeCore, tmp_path: Path
+) -> None:
+    # Given an environment file on disk
+    path = tmp_path / "env.json"
+    path.write_text(json.dumps({"name": "fromfile", "pip": ["requests==2.31.0"]}))
+    # When %deploy names the file
+    value_of(a_shell, f"%deploy svc --env {path}")
+    # Then the file's environment is used
+    assert a_core.deploy_calls[-1]["environment"].name == "fromfile"
