@@ -96,7 +96,7 @@ class FakeCore:
 
             def get(self, name: str) -> FakeService:
                 if name not in core.services:
-                    raise ServiceNotFoundError(f"no service named {name!r}: `%deploy_ls` lists them")
+                    raise ServiceNotFoundError(f"no service named {name!r}: see `%deploy_ls`")
                 return core.services[name]
 
         return Collection
@@ -343,7 +343,8 @@ def test_malformed_json_points_at_the_line(
     a_shell: InteractiveShell, a_core: FakeCore, capsys: pytest.CaptureFixture[str]
 ) -> None:
     a_core.services["svc"] = FakeService("svc")
-    message = usage_error(a_shell, '%%deploy_score svc\n{"data": [[1, 2],\n  [3, 4]]\n  "id": 1}', capsys)
+    cell = '%%deploy_score svc\n{"data": [[1, 2],\n  [3, 4]]\n  "id": 1}'
+    message = usage_error(a_shell, cell, capsys)
     assert "line 3" in message and "not JSON" in message
 
 
