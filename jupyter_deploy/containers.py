@@ -8,21 +8,26 @@ the server answers or the container exits — never a fixed sleep, and never "re
 from __future__ import annotations
 
 import contextlib
+import io
 import re
 import shutil
 import socket
 import subprocess
+import tarfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import docker.errors
+import docker.types
 import requests
 from docker.models.containers import Container
 
 from .config import CONTAINER_PORT, LABEL_MANAGED, get_config
 from .engine import docker_client, translate_docker_errors
-from .errors import ContainerError, ContainerNotReadyError, PortInUseError
+from .errors import ConfigurationError, ContainerError, ContainerNotReadyError, PortInUseError
 
 Log = Callable[[str], None]
 
@@ -39,6 +44,9 @@ class RunOptions:
     shm_size: str | None = None
     mem_limit: str | None = None
     cpus: float | None = None
+    gpus: str | None = None
+    cap_add: tuple[str, ...] = ()
+    user: str | None = None
     volumes: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
@@ -64,6 +72,8 @@ def run(image: str, options: RunOptions) -> Container:
         "environment": dict(options.env), "shm_size": options.shm_size,
         "mem_limit": options.mem_limit, "volumes": {k: dict(v) for k, v in options.volumes.items()},
         "nano_cpus": int(options.cpus * 1e9) if options.cpus else None,
+        "cap_add": list(options.cap_add) or None, "user": options.user,
+        "device_requests": gpu_requests(options.gpus),
     }
     with translate_docker_errors(f"starting container {options.name!r}"):
         try:
@@ -75,26 +85,93 @@ def run(image: str, options: RunOptions) -> Container:
             raise
 
 
+def gpu_requests(gpus: str | None) -> list[docker.types.DeviceRequest] | None:
+    """Device requests for ``--gpus all|N``, after checking the engine has a GPU runtime.
+
+    Raises:
+        ConfigurationError: GPUs were asked for and the engine has none.
+    """
+    if not gpus:
+        return None
+    with translate_docker_errors("reading the engine's runtimes"):
+        runtimes = docker_client().info().get("Runtimes") or {}
+    if "nvidia" not in runtimes:
+        raise ConfigurationError(
+            f"GPUs were requested (gpus={gpus!r}) but this Docker engine has no GPU runtime: "
+            "install the NVIDIA Container Toolkit on a machine with a GPU, or drop the request."
+        )
+    count = -1 if gpus == "all" else int(gpus)
+    return [docker.types.DeviceRequest(count=count, capabilities=[["gpu"]])]
+
+
+#: ``docker run`` flags accepted in ``Environment.docker_arguments``, and the option each sets.
+_RUN_FLAGS = {"--cpus": "cpus", "--memory": "mem_limit", "-m": "mem_limit",
+              "--shm-size": "shm_size", "--gpus": "gpus", "--user": "user", "-u": "user",
+              "--env": "env", "-e": "env", "--cap-add": "cap_add"}
+
+
+def parse_run_arguments(arguments: Sequence[str]) -> dict[str, Any]:
+    """Turn the seeds' ``docker.arguments`` into :class:`RunOptions` fields (never dropped).
+
+    Raises:
+        ConfigurationError: an argument is not one we can honour (the supported ones are named).
+    """
+    options: dict[str, Any] = {}
+    items = list(arguments)
+    while items:
+        flag, _, value = items.pop(0).partition("=")
+        if flag not in _RUN_FLAGS:
+            raise ConfigurationError(
+                f"docker argument {flag!r} is not supported; use one of "
+                f"{', '.join(sorted(_RUN_FLAGS))}"
+            )
+        if not value:
+            if not items:
+                raise ConfigurationError(f"docker argument {flag} needs a value")
+            value = items.pop(0)
+        _set_run_option(options, _RUN_FLAGS[flag], value)
+    return options
+
+
+def _set_run_option(options: dict[str, Any], key: str, value: str) -> None:
+    if key == "env":
+        name, sep, val = value.partition("=")
+        if not sep:
+            raise ConfigurationError(f"-e {value}: write it as NAME=VALUE")
+        options.setdefault("env", {})[name] = val
+    elif key == "cap_add":
+        options["cap_add"] = (*options.get("cap_add", ()), value)
+    elif key == "cpus":
+        try:
+            options["cpus"] = float(value)
+        except ValueError as e:
+            raise ConfigurationError(f"--cpus {value}: not a number") from e
+    else:
+        options[key] = value
+
+
 def published_port(container: Container) -> int:
-    """The host port that 5001 is published on."""
+    """The host port that 5001 is published on (as configured: stopped containers keep it)."""
     container.reload()
-    bindings = container.attrs["NetworkSettings"]["Ports"].get(f"{CONTAINER_PORT}/tcp") or []
-    if not bindings:
+    configured = container.attrs["HostConfig"].get("PortBindings") or {}
+    bindings = configured.get(f"{CONTAINER_PORT}/tcp") or []
+    if not bindings or not bindings[0].get("HostPort"):
         raise ContainerError(f"container {container.name} publishes no port", logs=tail(container))
     return int(bindings[0]["HostPort"])
 
 
 def wait_until_ready(
-    container: Container, url: str, timeout: float | None = None, log: Log | None = None
+    container: Container, url: str, timeout: float | None = None, log: Log | None = None,
+    skip_lines: int = 0,
 ) -> None:
-    """Poll ``url`` until it answers 200, streaming new log lines to ``log``.
+    """Poll ``url`` until it answers 200, streaming new log lines (after ``skip_lines``) to ``log``.
 
     Raises:
         ContainerError: the container exited first (its log tail and exit code attached).
         ContainerNotReadyError: still not answering after ``timeout`` seconds.
     """
     timeout = timeout or get_config().ready_timeout
-    deadline, delay, shown = time.monotonic() + timeout, 0.05, 0
+    deadline, delay, shown = time.monotonic() + timeout, 0.05, skip_lines
     while True:
         with translate_docker_errors(f"watching container {container.name!r}"):
             container.reload()
@@ -175,3 +252,19 @@ def _port_holder(port: int) -> str:
 def _remove_quietly(name: str) -> None:
     with contextlib.suppress(Exception):
         docker_client().containers.get(name).remove(force=True)
+
+
+def copy_into(container: Container, folder: str, files: Mapping[str, Path]) -> None:
+    """Write host ``files`` (archive name → path) into ``folder`` of a container, running or not."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for arcname, path in sorted(files.items()):
+            archive.add(str(path), arcname=arcname, recursive=False)
+    with translate_docker_errors(f"copying files into {container.name!r}"):
+        container.put_archive(folder, buffer.getvalue())
+
+
+def log_line_count(container: Container) -> int:
+    """How many lines the container has logged so far (to stream only newer ones)."""
+    with translate_docker_errors(f"reading logs of {container.name!r}"):
+        return len(container.logs().splitlines())

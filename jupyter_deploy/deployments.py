@@ -1,17 +1,18 @@
-"""The front door: package → build → run → wait → score, as one call or step by step.
+"""The front door: package → build → run → wait → score, and the service lifecycle after that.
 
 ``deploy()`` is what the quickstart, the magics, the widgets, the CLI and the Azure ML adapter all
 call; no front end builds or runs containers any other way. A :class:`Deployment` is a handle on
-one running service, found again from its container labels (plain JSON, never credentials) by
-:class:`DeploymentCollection` in any process.
+one service, found again from its container labels (plain JSON, never credentials) by
+:class:`DeploymentCollection` in any process. Iterating is cheap by design: ``reload()`` copies an
+edited ``score.py`` into the running container and restarts it (no build), ``update()`` rebuilds
+only the layers that changed and swaps the container on the same port, rolling back on failure.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +21,18 @@ from docker.models.containers import Container
 
 from . import containers, images
 from .base_image import ensure_default_base_image
-from .config import LABEL_MANAGED, LABEL_PREFIX, get_config
+from .config import LABEL_MANAGED, get_config
 from .engine import docker_client, translate_docker_errors
 from .environment import Environment
-from .errors import ConfigurationError, ServiceNotFoundError
-from .packaging import ModelFiles, PackageSpec, write_build_context
+from .errors import ConfigurationError, DeployError, ScoringError, ServiceNotFoundError
+from .packaging import ModelFiles, PackageSpec, check_entry_script, write_build_context
+from .scoring import protocol
 from .scoring.client import ScoreResult, ScoringClient, health_url
+from .service_record import LABEL_SERVICE, LABEL_SPEC, ServiceRecord
 
-LABEL_SERVICE = f"{LABEL_PREFIX}.service"
-LABEL_SPEC = f"{LABEL_PREFIX}.spec"
 Log = Callable[[str], None]
+Progress = Callable[[int, int], None]
+STATES = ("Transitioning", "Healthy", "Unhealthy", "Stopped", "Failed", "Deleted")
 
 
 def _quiet(_: str) -> None:
@@ -64,12 +67,20 @@ def ensure_base_image(env: Environment, log: Log = _quiet) -> None:
         log(images.pull(env.base_image, auth_config=auth))
 
 
-@dataclass
 class Deployment:
-    """One running (or stopped) scoring service, backed by a labelled container."""
+    """One scoring service, backed by a labelled container."""
 
-    name: str
-    container: Container
+    def __init__(self, name: str, container: Container) -> None:
+        self.name = name
+        self.container = container
+
+    def __repr__(self) -> str:
+        return f"<Deployment {self.name!r} {self.container.short_id}>"
+
+    @property
+    def record(self) -> ServiceRecord:
+        """What the service was made from (read from its labels)."""
+        return ServiceRecord.from_labels(self.container.labels)
 
     @property
     def port(self) -> int:
@@ -84,18 +95,17 @@ class Deployment:
     @property
     def scoring_uri(self) -> str:
         """Where to POST scoring requests."""
-        return f"{self.base_url}/score"
+        return self.base_url + protocol.SCORE_PATH
+
+    @property
+    def swagger_uri(self) -> str:
+        """Where the server describes its API."""
+        return self.base_url + protocol.SWAGGER_PATH
 
     @property
     def image(self) -> str:
         """The image the service runs."""
-        tags = self.container.image.tags if self.container.image else []
-        return tags[0] if tags else str(self.container.attrs["Config"]["Image"])
-
-    @property
-    def spec(self) -> dict[str, Any]:
-        """What the service was made from, as recorded in its labels."""
-        return dict(json.loads(self.container.labels.get(LABEL_SPEC, "{}")))
+        return self.record.image or str(self.container.attrs["Config"]["Image"])
 
     @property
     def status(self) -> str:
@@ -104,30 +114,212 @@ class Deployment:
             self.container.reload()
         return str(self.container.status)
 
-    def wait_until_ready(self, timeout: float | None = None, log: Log | None = None) -> None:
-        """Block until ``/`` answers; raise with the log tail if the container dies first."""
-        containers.wait_until_ready(self.container, health_url(self.base_url), timeout, log)
+    @property
+    def state(self) -> str:
+        """One of :data:`STATES`: the engine's view plus a health probe when running."""
+        with translate_docker_errors(f"reading service {self.name!r}"):
+            try:
+                self.container.reload()
+            except docker.errors.NotFound:
+                return "Deleted"
+        running = self.container.status == "running"
+        return _state_of(self.container, health_url(self.base_url) if running else "")
 
-    def score(self, data: Any) -> ScoreResult:
-        """Score ``data`` (list, dict, JSON string, numpy array or DataFrame)."""
-        return ScoringClient(self.scoring_uri, get_config().scoring_timeout).score(data)
+    def wait_until_ready(
+        self, timeout: float | None = None, log: Log | None = None, skip_lines: int = 0
+    ) -> None:
+        """Block until ``/`` answers; raise with the log tail as soon as the container dies.
+
+        Raises:
+            ContainerError: the container exited (``init()`` failed); ``logs`` has the traceback.
+            ContainerNotReadyError: still not answering after ``timeout``.
+        """
+        url = health_url(self.base_url)
+        containers.wait_until_ready(self.container, url, timeout, log, skip_lines)
+
+    def score(
+        self, data: Any, batch_size: int | None = None, concurrency: int = 4,
+        on_progress: Progress | None = None,
+    ) -> ScoreResult:
+        """Score ``data`` (list, dict, JSON string, numpy array or DataFrame).
+
+        With ``batch_size``, row data is sent in batches, ``concurrency`` at a time.
+
+        Raises:
+            ScoringError: the server's own message, or the service's state when it is down.
+        """
+        client = ScoringClient(self.scoring_uri, get_config().scoring_timeout)
+        try:
+            if batch_size:
+                return client.score_batches(data, batch_size, concurrency, on_progress)
+            return client.score(data)
+        except ScoringError as e:
+            if e.status_code is None:
+                raise ScoringError(f"service {self.name!r} is {self.state}: {e}") from e
+            raise
 
     def logs(self, lines: int | None = None) -> str:
         """The last ``lines`` lines of the service's log."""
         return containers.tail(self.container, lines)
 
     def stop(self) -> None:
-        """Stop the container (it can be started again)."""
+        """Stop the container gracefully (``start()`` brings it back)."""
         with translate_docker_errors(f"stopping service {self.name!r}"):
             self.container.stop(timeout=5)
 
+    def kill(self) -> None:
+        """Kill the container at once, like ``docker kill``."""
+        with translate_docker_errors(f"killing service {self.name!r}"):
+            self.container.kill()
+
+    def start(self, wait: bool = True, log: Log | None = None) -> None:
+        """Start a stopped service again (same port), and wait until it answers."""
+        skip = containers.log_line_count(self.container)
+        with translate_docker_errors(f"starting service {self.name!r}"):
+            self.container.start()
+        if wait:
+            self.wait_until_ready(log=log, skip_lines=skip)
+
     def remove(self, image: bool = False) -> None:
         """Remove the container, and its image when ``image`` is set."""
-        image_id = self.container.image.id if image and self.container.image else None
+        image_id = self.container.attrs.get("Image") if image else None
         with translate_docker_errors(f"removing service {self.name!r}"):
             self.container.remove(force=True)
             if image_id:
                 docker_client().images.remove(image_id, force=True)
+
+    def reload(
+        self, entry_script: str | Path | None = None, source_dir: str | Path | None = None,
+        log: Log | None = None, timeout: float | None = None,
+    ) -> None:
+        """Put an edited ``score.py`` (or source folder) into the service, without a rebuild.
+
+        The files are copied into the container and the server restarts, so ``init()`` runs
+        again with the new code; the port stays the same.
+
+        Raises:
+            EntryScriptError: the new script has no ``run()`` (the service is left untouched).
+            ContainerError: the new ``init()`` failed (its traceback is in the error).
+        """
+        spec = self._package("reload")
+        script = Path(entry_script) if entry_script else spec.entry_script
+        check_entry_script(script)
+        folder = Path(source_dir) if source_dir else spec.source_dir
+        files = _source_files(folder) if folder else {}
+        files[spec.entry_name] = script
+        containers.copy_into(self.container, protocol.APP_ROOT, files)
+        skip = containers.log_line_count(self.container)
+        with translate_docker_errors(f"restarting service {self.name!r}"):
+            self.container.restart(timeout=0)
+        self.wait_until_ready(timeout, log, skip)
+
+    def update(
+        self, models: Sequence[ModelFiles | str | Path] | None = None,
+        environment: Environment | None = None, entry_script: str | Path | None = None,
+        source_dir: str | Path | None = None, log: Log = _quiet,
+    ) -> None:
+        """Rebuild with what changed and swap the container on the same port.
+
+        Unchanged layers come from the build cache. If the new version does not come up, the
+        previous container is started again and the error is raised.
+
+        Raises:
+            DeployError: from the build or the new container (the old one is running again).
+        """
+        old = self._package("update")
+        spec = PackageSpec(
+            self.name, Path(entry_script) if entry_script else old.entry_script,
+            environment or old.environment,
+            tuple(ModelFiles.of(m) for m in models) if models is not None else old.models,
+            Path(source_dir) if source_dir else old.source_dir,
+        )
+        extra = _extra_labels(self.container.labels)
+        built = build_package(spec, log, extra)
+        self.container = _swap(self, built.tag, spec, extra, log).container
+
+    def _package(self, action: str) -> PackageSpec:
+        spec = self.record.spec
+        if spec is None:
+            raise ConfigurationError(
+                f"service {self.name!r} runs a ready-made image, so there is nothing to {action}: "
+                "deploy it from a score.py with jupyter_deploy.deploy() to iterate on it."
+            )
+        return spec
+
+
+def _state_of(container: Container, url: str) -> str:
+    state = container.attrs["State"]
+    status = state.get("Status")
+    if status in ("created", "restarting"):
+        return "Transitioning"
+    if status in ("exited", "dead"):
+        graceful = state.get("ExitCode") in (0, 137, 143) and not state.get("OOMKilled")
+        return "Stopped" if graceful else "Failed"
+    if status == "paused" or not url:
+        return "Unhealthy"
+    if _answers(url):
+        return "Healthy"
+    return "Transitioning" if _started_recently(state) else "Unhealthy"
+
+
+def _answers(url: str) -> bool:
+    import requests
+
+    try:
+        return bool(requests.get(url, timeout=1.0).status_code == 200)
+    except requests.RequestException:
+        return False
+
+
+def _started_recently(state: Mapping[str, Any]) -> bool:
+    from datetime import datetime, timezone
+
+    started = str(state.get("StartedAt", ""))[:26].rstrip("Z")
+    try:
+        at = datetime.fromisoformat(started).replace(tzinfo=timezone.utc)
+    except ValueError:
+        return False
+    return (datetime.now(timezone.utc) - at).total_seconds() < get_config().ready_timeout
+
+
+def _source_files(folder: Path) -> dict[str, Path]:
+    skip = {"__pycache__", ".ipynb_checkpoints", ".git"}
+    return {p.relative_to(folder).as_posix(): p for p in sorted(folder.rglob("*"))
+            if p.is_file() and not skip & set(p.relative_to(folder).parts)}
+
+
+def _extra_labels(labels: Mapping[str, str]) -> dict[str, str]:
+    ours = {LABEL_SERVICE, LABEL_SPEC, LABEL_MANAGED}
+    return {k: v for k, v in labels.items() if k not in ours and not k.startswith("org.")}
+
+
+def _swap(old: Deployment, image: str, spec: PackageSpec, labels: Mapping[str, str],
+          log: Log) -> Deployment:
+    record = old.record
+    port = old.port
+    previous = f"{old.name}-previous"
+    with translate_docker_errors(f"swapping service {old.name!r}"):
+        old.container.stop(timeout=2)
+        old.container.rename(previous)
+    try:
+        new = run_image(old.name, image, port=port, labels=labels, package=spec, log=log,
+                        **record.run_options)
+    except DeployError as e:
+        _restore(old.container, old.name, log)
+        e.message += f"\nThe previous version of {old.name!r} is running again."
+        raise
+    with translate_docker_errors(f"removing the previous {old.name!r}"):
+        old.container.remove(force=True)
+    return new
+
+
+def _restore(container: Container, name: str, log: Log) -> None:
+    with translate_docker_errors(f"restoring service {name!r}"):
+        with contextlib.suppress(docker.errors.NotFound):
+            docker_client().containers.get(name).remove(force=True)
+        container.rename(name)
+        container.start()
+    log(f"Update failed; restored the previous version of {name!r}.")
 
 
 class DeploymentCollection:
@@ -163,23 +355,25 @@ def _find_container(name: str) -> Container | None:
 
 def run_image(
     name: str, image: str, port: int | None = None, env: Mapping[str, str] | None = None,
-    labels: Mapping[str, str] | None = None, spec: Mapping[str, Any] | None = None,
+    labels: Mapping[str, str] | None = None, package: PackageSpec | None = None,
     wait: bool = True, log: Log = _quiet, **run_options: Any,
 ) -> Deployment:
-    """Start ``image`` as service ``name`` (replacing an older service of that name).
+    """Start ``image`` (built here, pulled, or from a saved package) as service ``name``.
+
+    An older service of the same name is replaced. ``run_options`` are
+    :class:`containers.RunOptions` fields (``shm_size``, ``mem_limit``, ``cpus``, ``gpus``, …).
 
     Raises:
         ConfigurationError: the name belongs to a container this project did not make.
         PortInUseError, ContainerError, ContainerNotReadyError, DockerUnavailableError.
     """
     _replace_existing(name)
-    record = {"name": name, "image": image, **(spec or {})}
-    options = containers.RunOptions(
-        name=name, port=port, env=dict(env or {}), **run_options,
-        labels={LABEL_SERVICE: name, LABEL_SPEC: json.dumps(record), **(labels or {})},
-    )
-    container = containers.run(image, options)
-    deployment = Deployment(name, container)
+    options_env = {**dict(run_options.pop("env", None) or {}), **dict(env or {})}
+    kept = {k: v for k, v in {**run_options, "env": options_env}.items() if v}
+    record = ServiceRecord(name, image, package, kept)
+    options = containers.RunOptions(name=name, port=port, env=options_env, **run_options,
+                                    labels={**record.to_labels(), **(labels or {})})
+    deployment = Deployment(name, containers.run(image, options))
     log(f"Started container {name!r} on {deployment.base_url}")
     if wait:
         deployment.wait_until_ready(log=log)
@@ -208,8 +402,8 @@ def deploy(
 ) -> Deployment:
     """Package, build and launch a model as a local web service, and wait until it answers.
 
-    Returns:
-        The healthy :class:`Deployment`.
+    The environment's ``docker_arguments`` and ``shm_size`` apply to the container; explicit
+    ``run_options`` win over them.
 
     Raises:
         DeployError: any step's own error (bad script, missing package, failed build, taken
@@ -218,14 +412,8 @@ def deploy(
     env = environment or Environment()
     spec = PackageSpec(name, Path(entry_script), env, tuple(ModelFiles.of(m) for m in models),
                        Path(source_dir) if source_dir else None)
+    options = {**containers.parse_run_arguments(env.docker_arguments), **run_options}
+    if env.shm_size:
+        options.setdefault("shm_size", env.shm_size)
     built = build_package(spec, log, labels)
-    record = {"entry_script": spec.entry_name, "environment": env.name,
-              "models": [f"{m.name}:{m.version}" for m in spec.models]}
-    return run_image(name, built.tag, port=port, env=dict(env.env_vars), labels=labels,
-                     spec=record, log=log, shm_size=env.shm_size, **run_options)
-
-
-def labelled(key: str, value: str) -> Iterable[Container]:
-    """Every container carrying label ``key=value`` (used for clean-up)."""
-    with translate_docker_errors("listing containers"):
-        return docker_client().containers.list(all=True, filters={"label": f"{key}={value}"})
+    return run_image(name, built.tag, port=port, labels=labels, package=spec, log=log, **options)

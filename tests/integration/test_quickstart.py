@@ -111,7 +111,7 @@ def test_a_script_without_run_fails_before_any_build(
 
 def test_a_package_that_does_not_exist_is_named(tmp_path: Path, a_service_name: str) -> None:
     script = tmp_path / "score.py"
-    script.write_text("def run(raw):\n    return raw\n")
+    script.write_text("def init():\n    pass\n\ndef run(raw):\n    return raw\n")
     env = jd.Environment(pip=["jupyter-deploy-no-such-package-xyz==1.0"])
     with pytest.raises(DependencyError, match="jupyter-deploy-no-such-package-xyz"):
         jd.deploy(a_service_name, script, environment=env)
@@ -135,7 +135,7 @@ def test_no_engine_says_how_to_start_one(
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/nothing.sock")
     reset_client()
     script = tmp_path / "score.py"
-    script.write_text("def run(raw):\n    return raw\n")
+    script.write_text("def init():\n    pass\n\ndef run(raw):\n    return raw\n")
     try:
         # Then deploying fails at once with what to do next
         with pytest.raises(DockerUnavailableError, match="jupyter-deploy setup"):

@@ -1,0 +1,202 @@
+"""The local web service lifecycle on the real engine: launch, watch, iterate, find, score, stop.
+
+One service is walked through the whole loop a user goes through in a notebook; the faults a
+user meets (a killed container, a crashing ``init()``, an engine that went away, a bad payload)
+each end in a clear error and a state that follows.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import sklearn
+from sklearn.linear_model import Ridge
+
+import jupyter_deploy as jd
+from jupyter_deploy.engine import reset_client
+from jupyter_deploy.errors import ContainerError, DockerUnavailableError, ScoringError
+
+SAMPLE = {"data": [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]]}
+SCORE_PY = '''
+import json, os, pickle
+import numpy as np
+
+def init():
+    global model
+    with open(os.path.join(os.environ["AZUREML_MODEL_DIR"], "model.pkl"), "rb") as f:
+        model = pickle.load(f)
+
+def run(raw_data):
+    rows = np.array(json.loads(raw_data)["data"])
+    return (model.predict(rows) * SCALE).tolist()
+
+SCALE = 1
+'''
+
+
+def write_model(folder: Path, coef: float) -> Path:
+    X = np.random.default_rng(1).random((40, 10))
+    path = folder / "model.pkl"
+    path.write_bytes(pickle.dumps(Ridge(alpha=1e-6).fit(X, X.sum(axis=1) * coef)))
+    return path
+
+
+@pytest.fixture(scope="module")
+def a_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("project")
+    (folder / "v1").mkdir()
+    (folder / "v2").mkdir()
+    write_model(folder / "v1", 1.0)
+    write_model(folder / "v2", 2.0)
+    (folder / "score.py").write_text(SCORE_PY)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def an_environment() -> jd.Environment:
+    return jd.Environment(name="svc", pip=[f"scikit-learn=={sklearn.__version__}"],
+                          docker_arguments=("--cpus", "1", "-e", "FROM_ARGS=yes"))
+
+
+def first_score(service: jd.Deployment) -> float:
+    return float(service.score(SAMPLE).value[0])
+
+
+def test_the_whole_loop(
+    a_project: Path, an_environment: jd.Environment, a_service_name: str,
+    test_labels: dict[str, str],
+) -> None:
+    # Given a deployed model
+    service = jd.deploy(a_service_name, a_project / "score.py",
+                        models=[jd.ModelFiles(a_project / "v1" / "model.pkl", "m", 1)],
+                        environment=an_environment, labels=test_labels)
+    assert service.state == "Healthy"
+    port, v1 = service.port, first_score(service)
+    assert v1 == pytest.approx(55.0, rel=1e-3)
+    # And the environment's docker arguments were honoured, not dropped
+    attrs = service.container.attrs
+    assert attrs["HostConfig"]["NanoCpus"] == 1_000_000_000
+    assert "FROM_ARGS=yes" in attrs["Config"]["Env"]
+
+    # When score.py is edited and reloaded (no rebuild)
+    (a_project / "score.py").write_text(SCORE_PY.replace("SCALE = 1", "SCALE = 10"))
+    service.reload()
+    # Then the new code answers on the same port
+    assert first_score(service) == pytest.approx(10 * v1, rel=1e-6)
+    assert service.port == port
+
+    # When the model is updated to a new version
+    service.update(models=[jd.ModelFiles(a_project / "v2" / "model.pkl", "m", 2)])
+    # Then the new model answers, still on the same port, and it was rebuilt from cache
+    assert first_score(service) == pytest.approx(20 * v1, rel=1e-3)
+    assert service.port == port
+    assert service.container.labels["jupyter_deploy.test"] == test_labels["jupyter_deploy.test"]
+
+    # When another Python process looks the service up by name
+    code = (f"import jupyter_deploy as jd; s = jd.services.get({a_service_name!r}); "
+            f"print(s.score({json.dumps(SAMPLE)}).value[0])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    # Then it scores the same
+    assert float(out) == pytest.approx(20 * v1, rel=1e-3)
+
+    # When a DataFrame is scored in batches
+    frame = pd.DataFrame(np.tile(SAMPLE["data"], (25, 1)), index=range(100, 150))
+    seen: list[int] = []
+    result = service.score(frame, batch_size=8, concurrency=3,
+                           on_progress=lambda done, total: seen.append(done))
+    # Then answers come back in order, indexed like the input, with progress to the end
+    table = result.to_frame()
+    assert list(table.index) == list(range(100, 150))
+    assert table["score"].iloc[1] == pytest.approx(table["score"].iloc[3])
+    assert seen[-1] == 50
+
+    # When the service is deleted
+    service.remove()
+    # Then it is gone from the engine
+    assert service.state == "Deleted"
+    assert a_service_name not in [s.name for s in jd.services.list()]
+
+
+def test_a_crashing_init_is_failed_within_seconds(
+    tmp_path: Path, a_service_name: str, test_labels: dict[str, str]
+) -> None:
+    script = tmp_path / "score.py"
+    script.write_text("def init():\n    raise RuntimeError('cannot load weights')\n\n"
+                      "def run(raw):\n    return raw\n")
+    started = time.monotonic()
+    with pytest.raises(ContainerError, match="cannot load weights") as info:
+        jd.deploy(a_service_name, script, labels=test_labels)
+    # Then it failed on the container's exit, long before the readiness timeout
+    assert time.monotonic() - started < jd.deployments.get_config().ready_timeout / 2
+    assert "Traceback" in info.value.logs
+    assert jd.services.get(a_service_name).state == "Failed"
+
+
+def test_killed_from_outside_state_follows_and_scoring_says_so(
+    tmp_path: Path, a_service_name: str, test_labels: dict[str, str]
+) -> None:
+    script = tmp_path / "score.py"
+    script.write_text("def init():\n    pass\n\ndef run(raw):\n    return {'echo': raw}\n")
+    service = jd.deploy(a_service_name, script, labels=test_labels)
+    # When the container is killed behind our back (like `docker kill`)
+    subprocess.run(["docker", "kill", a_service_name], check=True, capture_output=True)
+    # Then the state follows, and scoring says what state the service is in
+    assert service.state == "Stopped"
+    with pytest.raises(ScoringError, match="is Stopped"):
+        service.score(SAMPLE)
+    # And start() brings it back on the same port
+    service.start()
+    assert service.state == "Healthy"
+
+
+def test_a_malformed_payload_gets_the_servers_message(
+    tmp_path: Path, a_service_name: str, test_labels: dict[str, str]
+) -> None:
+    script = tmp_path / "score.py"
+    script.write_text("import json\n\ndef init():\n    pass\n\n"
+                      "def run(raw):\n    return json.loads(raw)['data']\n")
+    service = jd.deploy(a_service_name, script, labels=test_labels)
+    with pytest.raises(ScoringError) as info:
+        service.score('{"data": [1, 2')
+    assert info.value.status_code is not None and info.value.status_code >= 400
+    assert "Traceback" not in str(info.value)
+
+
+def test_reload_with_a_broken_script_leaves_the_service_untouched(
+    tmp_path: Path, a_service_name: str, test_labels: dict[str, str]
+) -> None:
+    script = tmp_path / "score.py"
+    script.write_text("def init():\n    pass\n\ndef run(raw):\n    return 1\n")
+    service = jd.deploy(a_service_name, script, labels=test_labels)
+    broken = tmp_path / "broken.py"
+    broken.write_text("def init():\n    pass\n")
+    with pytest.raises(jd.DeployError, match=r"no run\(\)"):
+        service.reload(entry_script=broken)
+    assert service.score(SAMPLE).value == 1
+
+
+def test_engine_gone_is_a_clear_error_and_services_are_found_again(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, a_service_name: str,
+    test_labels: dict[str, str],
+) -> None:
+    script = tmp_path / "score.py"
+    script.write_text("def init():\n    pass\n\ndef run(raw):\n    return 2\n")
+    jd.deploy(a_service_name, script, labels=test_labels)
+    # When the engine cannot be reached
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/gone.sock")
+    reset_client()
+    with pytest.raises(DockerUnavailableError, match="jupyter-deploy setup"):
+        jd.services.list()
+    # Then, once it answers again, the service is found and scores
+    monkeypatch.undo()
+    reset_client()
+    assert jd.services.get(a_service_name).score(SAMPLE).value == 2
