@@ -157,18 +157,23 @@ class RegistryClient:
         credentials: login to use; anonymous when None or without a username/password.
         timeout: seconds per request (connecting is capped at 3 s so a dead host fails fast).
         pool_size: concurrent connections kept open.
+        session: a ``requests`` session to use instead of a new one (tests mount fakes on it).
     """
 
     def __init__(self, address: str, credentials: RegistryCredentials | None = None,
-                 timeout: float = 15.0, pool_size: int = 16) -> None:
+                 timeout: float = 15.0, pool_size: int = 16,
+                 session: requests.Session | None = None) -> None:
         self.base_url = _base_url(address)
         self.address = urlsplit(self.base_url).netloc
         self.timeout = (min(3.0, timeout), timeout)
-        self.auth = Authenticator(credentials or RegistryCredentials(self.address), timeout)
-        self._session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
-        self._session.mount("http://", adapter)
-        self._session.mount("https://", adapter)
+        if session is None:
+            session = requests.Session()
+            adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+        self._session = session
+        self.auth = Authenticator(credentials or RegistryCredentials(self.address), timeout,
+                                  session)
         self._configs: dict[str, dict[str, Any]] = {}
         self._configs_lock = threading.Lock()
 

@@ -98,11 +98,14 @@ class Authenticator:
     Args:
         credentials: who to log in as (anonymous when it has no login).
         timeout: seconds for a token request.
+        session: the ``requests`` session for token requests (a new one by default).
     """
 
-    def __init__(self, credentials: RegistryCredentials, timeout: float = 10.0) -> None:
+    def __init__(self, credentials: RegistryCredentials, timeout: float = 10.0,
+                 session: requests.Session | None = None) -> None:
         self.credentials = credentials
         self.timeout = timeout
+        self._session = session or requests.Session()
         self._basic = False
         self._tokens: dict[str, tuple[str, float]] = {}
         self._lock = threading.Lock()
@@ -144,8 +147,8 @@ class Authenticator:
         params = {k: v for k, v in challenge.params.items() if k in ("service", "scope")}
         auth = self._login()
         try:
-            response = requests.get(challenge.params["realm"], params=params, auth=auth,
-                                    timeout=self.timeout)
+            response = self._session.get(challenge.params["realm"], params=params, auth=auth,
+                                         timeout=self.timeout)
         except requests.RequestException as e:
             raise RegistryUnreachableError(
                 f"the token server {challenge.params['realm']} does not answer "
