@@ -201,7 +201,7 @@ class Deployment:
             EntryScriptError: the new script has no ``run()`` (the service is left untouched).
             ContainerError: the new ``init()`` failed (its traceback is in the error).
         """
-        spec = self._package("reload")
+        spec = self.source_package("reload")
         script = Path(entry_script) if entry_script else spec.entry_script
         check_entry_script(script)
         folder = Path(source_dir) if source_dir else spec.source_dir
@@ -226,7 +226,7 @@ class Deployment:
         Raises:
             DeployError: from the build or the new container (the old one is running again).
         """
-        old = self._package("update")
+        old = self.source_package("update")
         spec = PackageSpec(
             self.name, Path(entry_script) if entry_script else old.entry_script,
             environment or old.environment,
@@ -237,7 +237,22 @@ class Deployment:
         built = build_package(spec, log, extra)
         self.container = _swap(self, built.tag, spec, extra, log).container
 
-    def _package(self, action: str) -> PackageSpec:
+    def parity_check(self, data: Any, rel_tol: float = 1e-6) -> Any:
+        """Score ``data`` here (the user's ``init``/``run`` in this process) and in the service.
+
+        Returns:
+            A :class:`~jupyter_deploy.scoring.parity.ParityReport` listing any difference.
+        """
+        from .scoring.parity import parity_check
+
+        return parity_check(self, data, rel_tol)
+
+    def source_package(self, action: str = "rebuild") -> PackageSpec:
+        """The package the service was built from (for ``action`` in the error message).
+
+        Raises:
+            ConfigurationError: the service runs a ready-made image, not a ``score.py`` of ours.
+        """
         spec = self.record.spec
         if spec is None:
             raise ConfigurationError(

@@ -200,3 +200,20 @@ def test_engine_gone_is_a_clear_error_and_services_are_found_again(
     monkeypatch.undo()
     reset_client()
     assert jd.services.get(a_service_name).score(SAMPLE).value == 2
+
+
+def test_parity_check_shows_what_differs_between_kernel_and_container(
+    tmp_path: Path, a_service_name: str, test_labels: dict[str, str]
+) -> None:
+    # Given a run() whose answer depends on a variable only the container has
+    script = tmp_path / "score.py"
+    script.write_text("import json, os\n\ndef init():\n    pass\n\n"
+                      "def run(raw):\n    rows = json.loads(raw)['data']\n"
+                      "    return {'n': len(rows), 'where': os.environ.get('WHERE', 'kernel')}\n")
+    env = jd.Environment(env_vars={"WHERE": "container"})
+    service = jd.deploy(a_service_name, script, environment=env, labels=test_labels)
+    # When the parity check scores the sample both ways
+    report = service.parity_check(SAMPLE)
+    # Then the row count agrees and the difference is named
+    assert report.in_process == {"n": 2, "where": "kernel"}
+    assert report.differences == ("$.where: 'kernel' != 'container'",)
