@@ -244,15 +244,16 @@ def _image_has_conda(env: Environment) -> bool:
     return any("conda" in v.lower() for v in variables)
 
 
-def _install_lines(system_site: bool) -> list[str]:
-    flags = "--system-site-packages --without-pip" if system_site else "--without-pip"
+def _install_lines(single_stage: bool) -> list[str]:
+    # The venv sees the base image's own packages (pre-installed slow software is the point of
+    # a custom base image); the environment's pip packages override them.
     return [
-        f"RUN python3 -m venv {flags} {VENV}",
+        f"RUN python3 -m venv --system-site-packages --without-pip {VENV}",
         "COPY wheels/ /tmp/wheels/",
         "COPY requirements.txt /tmp/requirements.txt",
         f"RUN {VENV}/bin/python \"$(ls /tmp/wheels/pip-*.whl)/pip\" install --no-index "
         "--no-cache-dir --disable-pip-version-check --find-links /tmp/wheels "
-        "-r /tmp/requirements.txt" + (" && rm -rf /tmp/wheels" if system_site else ""),
+        "-r /tmp/requirements.txt" + (" && rm -rf /tmp/wheels" if single_stage else ""),
     ]
 
 
