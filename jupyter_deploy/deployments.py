@@ -40,9 +40,12 @@ def _quiet(_: str) -> None:
 
 
 def build_package(
-    spec: PackageSpec, log: Log = _quiet, labels: Mapping[str, str] | None = None
+    spec: PackageSpec, log: Log = _quiet, labels: Mapping[str, str] | None = None,
+    nocache: bool = False,
 ) -> images.BuiltImage:
     """Write ``spec``'s build context and build it into ``jupyter-deploy/<name>:<content hash>``.
+
+    ``nocache`` rebuilds every layer (to measure, or to pick up a changed base image).
 
     Raises:
         EntryScriptError, DependencyError, BuildError, DockerUnavailableError.
@@ -52,7 +55,7 @@ def build_package(
         context = write_build_context(spec, Path(tmp) / "context", log)
         tag = f"jupyter-deploy/{spec.name}:{context.digest}"
         log(f"Building {tag} …")
-        built = images.build(str(context.path), tag, log=log, labels=labels)
+        built = images.build(str(context.path), tag, log=log, labels=labels, nocache=nocache)
     log(f"Built {tag} in {built.seconds:.1f} s ({built.cached_steps} steps from cache).")
     return built
 
