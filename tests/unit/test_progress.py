@@ -97,3 +97,16 @@ def test_text_progress_redraws_in_place_on_a_terminal() -> None:
     progress.finish()
     text = out.getvalue()
     assert text.count("\r") >= len(PUSH) and text.endswith("\n")
+
+
+def test_the_notebook_bar_shows_the_same_numbers_and_the_summary() -> None:
+    from jupyter_deploy.widgets.progress import ProgressBar
+
+    # Given a widget bar fed a whole pull
+    bar = ProgressBar("Pulling models/iris:1", interval=0.0)
+    progress = bar.aggregator()
+    feed(progress, PULL)
+    progress.finish()
+    # Then it is full, green, and shows the engine's summary line
+    assert bar.bar.value == 1.0 and bar.bar.bar_style == "success"
+    assert "Downloaded newer image" in bar.label.value
