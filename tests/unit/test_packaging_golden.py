@@ -1,0 +1,112 @@
+"""Dockerfiles rendered for typical environments, compared with golden files (diff on failure).
+
+Set ``UPDATE_GOLDEN=1`` to rewrite the golden files after an intended change, then review the
+diff in git.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+
+import pytest
+
+from jupyter_deploy.environment import Environment, RegistryCredentials
+from jupyter_deploy.errors import DependencyError
+from jupyter_deploy.packaging import (
+    ModelFiles,
+    PackageSpec,
+    check_conda,
+    pip_requirements,
+    python_warnings,
+    render_dockerfile,
+)
+
+GOLDEN = Path(__file__).parent / "golden"
+
+CASES = {
+    "default": Environment(name="default", pip=("scikit-learn==1.9.1",)),
+    "private_base": Environment(
+        name="private", base_image="127.0.0.1:5301/base/miniconda:latest",
+        registry=RegistryCredentials("127.0.0.1:5301", "reader", "never-shown"),
+        env_vars={"EXAMPLE_ENV_VAR": "EXAMPLE_VALUE"},
+    ),
+    "user_managed": Environment(name="um", user_managed=True,
+                                interpreter_path="/opt/py/bin/python"),
+    "conda_base": Environment(name="conda", base_image="127.0.0.1:5000/base/miniconda:4",
+                              conda=("python=3.11", "numpy=2.1"), channels=("conda-forge",)),
+}
+
+
+def assert_matches_golden(text: str, name: str) -> None:
+    path = GOLDEN / f"{name}.Dockerfile"
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text)
+    expected = path.read_text()
+    if text != expected:
+        diff = "".join(difflib.unified_diff(expected.splitlines(True), text.splitlines(True),
+                                            f"golden/{path.name}", "rendered"))
+        pytest.fail(f"the Dockerfile differs from its golden file:\n{diff}")
+
+
+@pytest.fixture
+def a_spec_for(tmp_path: Path):
+    script = tmp_path / "score.py"
+    script.write_text("def run(data):\n    return data\n")
+
+    def make(env: Environment) -> PackageSpec:
+        return PackageSpec("mymodel", script, env, (ModelFiles(tmp_path, "ridge", 3),))
+
+    return make
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_dockerfile_matches_its_golden_file(case: str, a_spec_for):
+    # Given a typical environment
+    # When its Dockerfile is rendered
+    text = render_dockerfile(a_spec_for(CASES[case]))
+    # Then it is exactly the reviewed one, and no credential is in it
+    assert_matches_golden(text, case)
+    assert "never-shown" not in text and "reader" not in text
+
+
+def test_dependencies_come_before_the_code(a_spec_for):
+    # Layers from slowest- to fastest-changing: editing score.py reuses the dependency layers
+    lines = render_dockerfile(a_spec_for(CASES["default"])).splitlines()
+    order = [next(i for i, line in enumerate(lines) if marker in line)
+             for marker in ("-r /tmp/requirements.txt", "COPY server/", "COPY models/",
+                           "COPY app/")]
+    assert order == sorted(order)
+
+
+def test_conda_only_packages_without_conda_are_named():
+    # Given conda packages and a base image without conda
+    env = Environment(conda=("python=3.11", "numpy=2.1", "conda-forge::libgdal"))
+    # When the packager checks it
+    with pytest.raises(DependencyError) as caught:
+        check_conda(env, base_has_conda=False)
+    # Then the error names exactly the conda-only ones and says what to do
+    assert caught.value.requirements == ("numpy=2.1", "conda-forge::libgdal")
+    assert "pip" in str(caught.value) and "python=3.11" not in str(caught.value)
+
+
+def test_python_and_pip_alone_never_need_conda():
+    check_conda(Environment(conda=("python=3.11", "pip")), base_has_conda=False)
+
+
+def test_a_base_with_conda_accepts_conda_packages():
+    check_conda(Environment(conda=("numpy=2.1",)), base_has_conda=True)
+
+
+def test_the_sdk_server_packages_are_replaced_by_ours():
+    env = Environment(pip=("azureml-defaults>=1.0.45", "scikit-learn==1.9.1"))
+    assert pip_requirements(env) == ["scikit-learn==1.9.1"]
+    assert "azureml-defaults" in python_warnings(env)[0]
+
+
+def test_a_python_pin_the_image_cannot_honour_is_warned():
+    warnings = python_warnings(Environment(conda=("python=3.6.2",)))
+    assert any("python=3.6.2" in w and "3.11" in w for w in warnings)
+    assert python_warnings(Environment(conda=("python=3.11",))) == []
