@@ -138,7 +138,10 @@ class Authenticator:
             return {"Authorization": self._basic_header()}
         if challenge.scheme != "bearer" or "realm" not in challenge.params:
             raise RegistryAuthError(f"unsupported authentication challenge {challenge.scheme!r}")
-        with self._lock:
+        with self._lock:  # one fetch per scope even when many threads were challenged at once
+            cached = self._tokens.get(scope)
+            if cached and cached[1] > time.monotonic() and not _rejects(challenge, cached[0]):
+                return {"Authorization": f"Bearer {cached[0]}"}
             token, lifetime = self._fetch_token(challenge)
             self._tokens[scope] = (token, time.monotonic() + lifetime - _EXPIRY_MARGIN)
         return {"Authorization": f"Bearer {token}"}
@@ -185,6 +188,11 @@ class Authenticator:
     def refused_message(self) -> str:
         """What to tell a user whose request was refused even after answering the challenge."""
         return self._refused() if self.credentials.has_login else self._needs_login()
+
+
+def _rejects(challenge: Challenge, token: str) -> bool:
+    """Whether the challenge says the token we hold was refused (rather than not sent)."""
+    return "error" in challenge.params and bool(token)
 
 
 def _token_of(response: requests.Response) -> tuple[str, float]:

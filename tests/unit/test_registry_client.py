@@ -242,3 +242,26 @@ def test_loopback_registries_speak_http_and_others_https() -> None:
     assert RegistryClient("localhost:5000").base_url == "http://localhost:5000"
     assert RegistryClient("registry.example:443").base_url == "https://registry.example:443"
     assert RegistryClient("http://box:5000/").base_url == "http://box:5000"
+
+
+def test_threads_challenged_together_share_one_token() -> None:
+    # Given a Bearer registry and eight threads asking at once
+    from concurrent.futures import ThreadPoolExecutor
+
+    issued: list[str] = []
+
+    def route(request: requests.PreparedRequest) -> tuple[int, Mapping[str, str], Any]:
+        if urlsplit(str(request.url)).hostname == "auth.test":
+            issued.append("token")
+            return 200, {}, {"token": "tok-2"}
+        if request.headers.get("Authorization") == "Bearer tok-2":
+            return 200, {}, {"name": "a", "tags": ["1"]}
+        return 401, {"WWW-Authenticate": 'Bearer realm="https://auth.test/t",service="s"'}, {}
+
+    client, _ = a_client(route, RegistryCredentials("registry.test:5000", "bob", SECRET))
+    # When they all list tags
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda _: client.tags("a"), range(32)))
+    # Then every call succeeded on one token
+    assert answers == [["1"]] * 32
+    assert issued == ["token"]
