@@ -151,6 +151,7 @@ class Model:
     def download(self, target_dir: str = ".", exist_ok: bool = False) -> str:
         """Copy the model's files into ``target_dir``; return the path of what was copied."""
         entries = list(self.registered.path.iterdir())
+        Path(target_dir).mkdir(parents=True, exist_ok=True)
         for entry in entries:
             target = Path(target_dir) / entry.name
             if target.exists() and not exist_ok:
