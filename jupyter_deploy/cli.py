@@ -7,12 +7,11 @@ a one-paragraph message on stderr and exit status 1, never a traceback.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 
-from . import __version__, registry_cli
-from .deployments import DeploymentCollection, deploy
+from . import __version__, registry_cli, services_cli
+from .deployments import deploy
 from .environment import Environment
 from .errors import DeployError, PortInUseError
 from .provision import provision
@@ -45,25 +44,6 @@ def _cmd_serve(args: argparse.Namespace) -> None:
         ) from e
 
 
-def _cmd_ls(args: argparse.Namespace) -> None:
-    for service in DeploymentCollection().list():
-        print(f"{service.name}\t{service.status}\t{service.image}")
-
-
-def _cmd_score(args: argparse.Namespace) -> None:
-    service = DeploymentCollection().get(args.name)
-    body = sys.stdin.read() if args.data == "-" else args.data
-    print(json.dumps(service.score(body).value))
-
-
-def _cmd_logs(args: argparse.Namespace) -> None:
-    print(DeploymentCollection().get(args.name).logs(args.lines))
-
-
-def _cmd_rm(args: argparse.Namespace) -> None:
-    DeploymentCollection().get(args.name).remove(image=args.image)
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command."""
     parser = argparse.ArgumentParser(prog="jupyter-deploy", description=__doc__.split("\n")[0])
@@ -85,19 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", "--worker_count", type=int, default=1)
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on")
     p.set_defaults(func=_cmd_serve)
-    sub.add_parser("ls", help="list services").set_defaults(func=_cmd_ls)
-    p = sub.add_parser("score", help="score JSON against a service ('-' reads stdin)")
-    p.add_argument("name")
-    p.add_argument("data")
-    p.set_defaults(func=_cmd_score)
-    p = sub.add_parser("logs", help="a service's log tail")
-    p.add_argument("name")
-    p.add_argument("--lines", type=int, default=100)
-    p.set_defaults(func=_cmd_logs)
-    p = sub.add_parser("rm", help="remove a service")
-    p.add_argument("name")
-    p.add_argument("--image", action="store_true", help="remove its image too")
-    p.set_defaults(func=_cmd_rm)
+    services_cli.add_parsers(sub)
     registry_cli.add_parsers(sub)
     return parser
 

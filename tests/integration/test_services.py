@@ -217,3 +217,31 @@ def test_parity_check_shows_what_differs_between_kernel_and_container(
     # Then the row count agrees and the difference is named
     assert report.in_process == {"n": 2, "where": "kernel"}
     assert report.differences == ("$.where: 'kernel' != 'container'",)
+
+
+def test_the_cli_drives_the_same_service(
+    tmp_path: Path, a_service_name: str, test_labels: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from jupyter_deploy.cli import main
+
+    # Given a service deployed from Python
+    script = tmp_path / "score.py"
+    script.write_text("def init():\n    pass\n\ndef run(raw):\n    return 'v1'\n")
+    jd.deploy(a_service_name, script, labels=test_labels)
+    # When the terminal edits, reloads, scores and stops it
+    script.write_text("def init():\n    pass\n\ndef run(raw):\n    return 'v2'\n")
+    assert main(["reload", a_service_name]) == 0
+    assert main(["score", a_service_name, json.dumps(SAMPLE)]) == 0
+    assert main(["stop", "--kill", a_service_name]) == 0
+    assert main(["ls", "--json"]) == 0
+    # Then each step printed what happened
+    out = capsys.readouterr().out
+    assert '"v2"' in out
+    assert f"{a_service_name}: Stopped" in out
+    listed = json.loads(out[out.index("["):])
+    assert {"name": a_service_name, "state": "Stopped"}.items() <= next(
+        r for r in listed if r["name"] == a_service_name).items()
+    # And an unknown name is a one-line error, exit status 1
+    assert main(["state", "no-such-service-here"]) == 1
+    assert "no service named" in capsys.readouterr().err
