@@ -7,6 +7,8 @@ Two registries per module: an open one, and one behind htpasswd Basic auth. Imag
 from __future__ import annotations
 
 import datetime as dt
+import io
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +17,8 @@ from registry_helpers import a_free_port, build_tiny_image, running_registry
 
 from jupyter_deploy import images
 from jupyter_deploy.catalog import Catalog
+from jupyter_deploy.cli import main
+from jupyter_deploy.config import get_config
 from jupyter_deploy.engine import docker_client
 from jupyter_deploy.environment import RegistryCredentials
 from jupyter_deploy.errors import (
@@ -209,3 +213,66 @@ def _instant(text: str) -> dt.datetime:
     """An RFC 3339 time with nanoseconds cut to microseconds."""
     head, _, fraction = text.rstrip("Z").partition(".")
     return dt.datetime.fromisoformat(f"{head}.{(fraction or '0')[:6]:0<6}")
+
+
+def test_the_cli_lists_pulls_and_pushes(
+    an_open_registry: LocalRegistry, an_image_in_the_open_registry: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given the open registry holding an image
+    address, ref = an_open_registry.address, an_image_in_the_open_registry
+    repository = ref.split("/", 1)[1].split(":")[0]
+    # When `registry ls` runs, with and without a repository, and the image is pushed and pulled
+    assert main(["registry", "ls", address, "--json"]) == 0
+    repositories = json.loads(capsys.readouterr().out)
+    assert main(["registry", "ls", address, "--repository", repository]) == 0
+    table = capsys.readouterr().out
+    assert main(["push", ref]) == 0
+    pushed = capsys.readouterr().out
+    assert main(["pull", ref]) == 0
+    pulled = capsys.readouterr()
+    # Then each printed what a user expects
+    assert repository in repositories
+    assert table.splitlines()[0].startswith("TAG") and ref.rsplit(":", 1)[1] in table
+    assert "digest: sha256:" in pushed
+    assert pulled.out.strip() == f"Status: Image is up to date for {ref}"
+    assert "100%" in pulled.err
+
+
+def test_the_cli_logs_in_with_a_password_from_stdin(
+    a_private_registry: LocalRegistry, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given the password on stdin
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    # When the private registry is listed with it, Then it works
+    assert main(["registry", "ls", a_private_registry.address, "-u", USER,
+                 "--password-stdin", "--json"]) == 0
+    assert isinstance(json.loads(capsys.readouterr().out), list)
+    # And with a wrong one it fails with a message that does not show it
+    monkeypatch.setattr("sys.stdin", io.StringIO("wrong-from-stdin\n"))
+    assert main(["registry", "ls", a_private_registry.address, "-u", USER,
+                 "--password-stdin"]) == 1
+    err = capsys.readouterr().err
+    assert "refused the login" in err and "wrong-from-stdin" not in err
+
+
+def test_the_cli_starts_and_stops_the_workspace_registry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given a workspace whose registry address is a free test port
+    monkeypatch.setenv("JUPYTER_DEPLOY_HOME", str(tmp_path))
+    monkeypatch.setattr(get_config(), "registry_address", f"127.0.0.1:{a_free_port()}")
+    # When it is started, asked about, stopped and asked again
+    assert main(["registry", "start", "--json"]) == 0
+    started = json.loads(capsys.readouterr().out)
+    assert main(["registry", "status", "--json"]) == 0
+    running = json.loads(capsys.readouterr().out)
+    assert main(["registry", "stop"]) == 0
+    stopped = capsys.readouterr().out
+    assert main(["registry", "status", "--json"]) == 0
+    after = json.loads(capsys.readouterr().out)
+    # Then each answer says so, and the data stayed in the workspace
+    assert started["running"] and running["mode"] == "process"
+    assert running["root"].startswith(str(tmp_path))
+    assert stopped.startswith("Stopped") and after["running"] is False
