@@ -48,6 +48,10 @@ class Headers(Mapping[str, str]):
     def __getitem__(self, key: str) -> str:
         return self._map[key.lower()]
 
+    def get(self, key: str, default: Any = None) -> Any:
+        """The first value of ``key`` (any case), or ``default``."""
+        return self._map.get(key.lower(), default)
+
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and key.lower() in self._map
 

@@ -35,6 +35,10 @@ Headers = list[tuple[bytes, bytes]]
 JSON = b"application/json"
 RUN_ERROR = "An unexpected error occurred in scoring script. Check the logs for more info."
 INTERNAL_ERROR = "An unexpected internal error occurred. Check the logs for more info."
+METHOD_NOT_ALLOWED = "The method is not allowed for the requested URL."
+NOT_FOUND = ("The requested URL was not found on the server. If you entered the URL manually "
+             "please check your spelling and try again. This server answers GET /, "
+             "GET|POST|OPTIONS /score and GET /swagger.json.")
 
 
 class TooLarge(Exception):
@@ -72,7 +76,7 @@ class ScoringApp:
         started = time.perf_counter()
         headers = aml.Headers((k.decode("latin-1"), v.decode("latin-1"))
                               for k, v in scope["headers"])
-        ids = request_ids(headers)
+        ids = request_ids(headers._map)
         if isinstance(ids, str):
             await respond(send, 431, to_json(protocol.error_body(ids)), self.fixed)
             return
@@ -101,11 +105,8 @@ class ScoringApp:
                                                               b"charset=utf-8")]
             return self._swagger(scope)
         if path in (protocol.HEALTH_PATH, protocol.SWAGGER_PATH):
-            return 405, to_json(protocol.error_body(
-                "The method is not allowed for the requested URL.")), [(b"content-type", JSON)]
-        return 404, to_json(protocol.error_body(f"No route {path}: the server answers "
-                                                "GET /, GET|POST /score and GET /swagger.json.")
-                            ), [(b"content-type", JSON)]
+            return _error(405, METHOD_NOT_ALLOWED)
+        return 404, to_json(protocol.error_body(NOT_FOUND)), [(b"content-type", JSON)]
 
     async def _score(self, request: entry.Request) -> tuple[int, bytes, Headers]:
         try:
@@ -113,7 +114,7 @@ class ScoringApp:
         except entry.MethodNotAllowed as e:
             if request.method == "OPTIONS":
                 return 200, b"", [(b"content-type", b"text/html; charset=utf-8")]
-            return _error(e.status, str(e))
+            return _error(e.status, METHOD_NOT_ALLOWED)
         except entry.InputError as e:
             return _error(e.status, str(e))
         try:
@@ -186,7 +187,7 @@ def _error(status: int, message: str, run_failed: bool = False) -> tuple[int, by
         (b"content-type", JSON), (protocol.RUN_FAILED_HEADER.encode(), str(run_failed).encode())]
 
 
-def request_ids(headers: aml.Headers) -> Headers | str:
+def request_ids(headers: dict[str, str]) -> Headers | str:
     """The request-id headers to answer with, or the 431 message when one is too long."""
     request_id = headers.get(protocol.REQUEST_ID) or str(uuid.uuid4())
     if len(request_id) > protocol.HEADER_LIMIT:

@@ -58,6 +58,9 @@ class NumpyParameterType(AbstractParameterType):
             )
         return array
 
+    def input_to_swagger(self) -> dict[str, Any]:
+        return {**super().input_to_swagger(), "format": "numpy.ndarray"}
+
 
 class PandasParameterType(AbstractParameterType):
     """A pandas DataFrame, sent as records (``orient="records"``, the default) or split."""

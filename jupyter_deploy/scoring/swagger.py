@@ -79,6 +79,8 @@ def _generated(version: str, service_input: dict[str, Any], service_output: dict
         "/": {"get": {"operationId": "ServiceHealthCheck",
                       "responses": {"200": {"description": "Healthy"}}}},
         "/score": {"post": {"operationId": "RunMLService", **body, "responses": answer}},
+        "/swagger.json": {"get": {"operationId": "GetSwaggerSpec",
+                                  "responses": {"200": {"description": "This document"}}}},
     }
     schemas = {"ServiceInput": service_input, "ServiceOutput": service_output,
                "ErrorResponse": error}
