@@ -128,6 +128,8 @@ DEPLOY_PARSER.add_argument("--output", "-o", default=None, metavar="DIR",
 DEPLOY_PARSER.add_argument("--as", dest="var", default=None, metavar="VAR",
                            help="variable to bind the result to (default: the name)")
 DEPLOY_PARSER.add_argument("--quiet", "-q", action="store_true", help="do not stream the logs")
+DEPLOY_PARSER.add_argument("--label", "-l", action="append", default=[], metavar="KEY=VALUE",
+                           help="label for the image and container (repeatable)")
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,7 @@ class DeployCommand:
     output: str | None = None
     var: str | None = None
     quiet: bool = False
+    labels: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def parse(cls, line: str) -> DeployCommand:
@@ -154,12 +157,22 @@ class DeployCommand:
         if ns.var is not None and not _IDENTIFIER.match(ns.var):
             raise ConfigurationError(f"%deploy: --as {ns.var!r} is not a Python variable name")
         return cls(ns.name, tuple(ns.model), ns.entry, ns.env, ns.port, ns.source_dir,
-                   ns.package_only, ns.output, ns.var, ns.quiet)
+                   ns.package_only, ns.output, ns.var, ns.quiet, _labels(ns.label))
 
     @property
     def variable(self) -> str:
         """Where the service (or image, or folder) is bound in the user namespace."""
         return self.var or python_name(self.name)
+
+
+def _labels(items: list[str]) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigurationError(f"%deploy: --label {item!r} is not KEY=VALUE")
+        pairs.append((key, value))
+    return tuple(pairs)
 
 
 # -- %%deploy_score ----------------------------------------------------------------------------

@@ -22,8 +22,10 @@ from .errors import DeployError, RegistryError
 from .scoring.client import ScoreResult
 
 STATE_COLOURS = {"Healthy": "#2e7d32", "running": "#2e7d32", "Transitioning": "#f9a825",
-                 "Unhealthy": "#ef6c00", "Failed": "#c62828", "exited": "#757575",
-                 "Deleted": "#757575"}
+                 "Unhealthy": "#ef6c00", "Failed": "#c62828", "Stopped": "#757575",
+                 "exited": "#757575", "Deleted": "#757575"}
+#: States (and engine statuses) in which a service publishes no port.
+DOWN = ("Stopped", "Failed", "Deleted", "exited", "created", "dead")
 
 
 class View:
@@ -68,7 +70,7 @@ def as_table(value: Any) -> pd.DataFrame | None:
     return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ScoreView(View):
     """A scoring answer: the result as a table where it is one, and the latency."""
 
@@ -98,7 +100,7 @@ class ScoreView(View):
         return f"{body}<p><small>{html.escape(self.summary)}</small></p>"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class EnvironmentView(View):
     """An environment's essentials (never its password)."""
 
@@ -131,7 +133,7 @@ class EnvironmentView(View):
         return f"<table class='jd-env'>{cells}</table>"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class TableView(View):
     """A titled list of rows (services, images, repositories)."""
 
@@ -170,7 +172,7 @@ def _cell(column: str, value: Any) -> str:
     return f"<td>{text}</td>"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class LogView(View):
     """A service's log tail."""
 
@@ -186,7 +188,7 @@ class LogView(View):
                 "</details>")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Message(View):
     """One line of outcome (``service 'x' stopped``)."""
 
@@ -212,7 +214,7 @@ def service_row(service: Deployment) -> tuple[Any, ...]:
     """One row of the services table; a service that vanished meanwhile shows as ``Deleted``."""
     try:
         state = service_state(service)
-        running = state not in ("exited", "Failed", "Deleted", "created", "dead")
+        running = state not in DOWN
         port = service.port if running else None
         uri = service.scoring_uri if running else ""
         return (service.name, state, port, service.image, uri)
@@ -263,7 +265,7 @@ def _ours(tag: str, labels: Mapping[str, str]) -> bool:
         tag.split("/", 1)[0].startswith("127.0.0.1:"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Views(View):
     """Several views shown one after another."""
 

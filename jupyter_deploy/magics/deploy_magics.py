@@ -217,11 +217,11 @@ class DeployMagics(Magics):
             context = packaging.write_build_context(spec, Path(command.output), log)
             return context, f"Wrote a Dockerfile folder to {context.path}: `docker build` it."
         if command.package_only:
-            built = deployments.build_package(spec, log)
+            built = deployments.build_package(spec, log, dict(command.labels))
             return built, f"Built image {built.tag}."
         service = deployments.deploy(
             spec.name, spec.entry_script, spec.models, spec.environment, port=command.port,
-            source_dir=spec.source_dir, log=log)
+            source_dir=spec.source_dir, labels=dict(command.labels), log=log)
         return service, f"Service {service.name!r} answers at {service.scoring_uri}."
 
     @line_cell_magic

@@ -1,0 +1,363 @@
+"""Write the sample notebooks (except the quickstart) from the cells below.
+
+Keeping the cells here as code makes them reviewable; run ``python notebooks/make_notebooks.py``
+after editing a cell, and commit both. Every notebook writes its files under ``workdir/``
+(ignored by git) and removes what it started, so it can run top to bottom again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+
+HERE = Path(__file__).resolve().parent
+SAMPLE = ('{"data": [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10],\n'
+          '          [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]]}')
+
+
+def workdir(name: str) -> str:
+    return f'''import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+# Everything this notebook writes goes into workdir/{name} (ignored by git).
+work = Path("workdir/{name}").resolve()
+work.mkdir(parents=True, exist_ok=True)
+os.chdir(work)
+
+# A linear model with ten features, stored as plain JSON weights.
+rng = np.random.default_rng(0)
+X = rng.random((200, 10))
+y = X @ np.arange(1, 11)
+weights, *_ = np.linalg.lstsq(X, y, rcond=None)
+Path("model.json").write_text(json.dumps({{"weights": weights.tolist()}}))
+print("weights:", np.round(weights, 3))'''
+
+
+SCORE_PY = '''%%writefile score.py
+import json
+import os
+
+import numpy as np
+
+
+def init():
+    # Called once when the container starts: load the model from AZUREML_MODEL_DIR.
+    global weights
+    with open(os.path.join(os.environ["AZUREML_MODEL_DIR"], "model.json")) as f:
+        weights = np.array(json.load(f)["weights"])
+
+
+def run(raw_data):
+    # Called for every request with the raw JSON body.
+    data = np.array(json.loads(raw_data)["data"])
+    return (data @ weights).tolist()'''
+
+MAGICS: list[tuple[str, str]] = [
+    ("markdown", """# The workflow from `%%` cells: the jupyter_deploy magics
+
+Define an environment, package and launch a model, score it, watch it, reload it and stop it —
+each step one magic. Every magic is documented by `%magic_name?`, and its settings are
+`%config DeployConfig` / `%config DeployMagics`. Errors end in a one-paragraph message that says
+what to do next."""),
+    ("code", workdir("magics")),
+    ("code", SCORE_PY),
+    ("code", "%load_ext jupyter_deploy"),
+    ("markdown", """## An environment from a cell
+
+The cell is YAML in jupyter_deploy's own form; a conda `environment.yml` or the Azure ML
+inference-configuration JSON work as they are. The environment is bound to its name."""),
+    ("code", """%%deploy_env numpy_env
+pip:
+  - numpy==2.4.6
+env_vars:
+  MODEL_KIND: linear"""),
+    ("markdown", """## Package and launch
+
+The build log and the container's start-up log stream into the cell; the service is bound to
+a variable named after it."""),
+    ("code", "%deploy magics-demo --model model.json --entry score.py --env numpy_env"),
+    ("code", 'print(magics_demo.state, magics_demo.scoring_uri)'),
+    ("markdown", """## Score
+
+The cell body is JSON, or `$df` names a DataFrame. `VAR <<` keeps the answer."""),
+    ("code", f"%%deploy_score magics-demo scores <<\n{SAMPLE}"),
+    ("code", "scores"),
+    ("code", """import pandas as pd
+
+df = pd.DataFrame(rng.random((3, 10)))"""),
+    ("code", "%%deploy_score magics-demo\n$df"),
+    ("markdown", "## Watch, edit and reload without rebuilding"),
+    ("code", "%deploy_ls"),
+    ("code", "%deploy_logs magics-demo -n 5"),
+    ("code", SCORE_PY.replace("return (data @ weights).tolist()",
+                              "return np.round(data @ weights, 1).tolist()")),
+    ("code", "%deploy_reload magics-demo"),
+    ("code", f"%%deploy_score magics-demo rounded <<\n{SAMPLE}"),
+    ("markdown", """## Images, and a Dockerfile folder instead of an image
+
+`%deploy_images` shows the workspace registry and the local images; `--output` writes the
+build context for a plain `docker build`."""),
+    ("code", "%deploy_images"),
+    ("code", "%deploy magics-files --model model.json --env numpy_env --output dockerfile-folder"),
+    ("code", 'sorted(p.name for p in Path("dockerfile-folder").iterdir())'),
+    ("markdown", "## Stop and remove"),
+    ("code", "%deploy_stop magics-demo"),
+    ("code", 'print(magics_demo.state)'),
+    ("code", "%deploy_rm magics-demo"),
+    ("code", "%deploy_ls"),
+]
+
+PANELS: list[tuple[str, str]] = [
+    ("markdown", """# The widget panels
+
+The same workflow with buttons: an environment editor, a deploy panel, a scoring panel and a
+services overview. Each comes from `%deploy_panel` (or `jupyter_deploy.widgets`), and works on
+its own thread, so the notebook stays usable while an image builds. The cells below also drive
+the panels from code (`panel.launch()`, `panel.wait()`), which is what a button does."""),
+    ("code", workdir("panels")),
+    ("code", SCORE_PY),
+    ("code", "%load_ext jupyter_deploy"),
+    ("code", """%%deploy_env panels_env
+pip:
+  - numpy==2.4.6"""),
+    ("markdown", "## Environment editor"),
+    ("code", """editor = %deploy_panel env panels_env
+editor"""),
+    ("markdown", "## Deploy panel"),
+    ("code", """deploy_panel = %deploy_panel deploy panels-demo
+deploy_panel.models.value = "model.json"
+deploy_panel.env.value = "panels_env"
+deploy_panel"""),
+    ("code", """deploy_panel.launch()   # what the Launch button does
+service = deploy_panel.wait()
+print(service.state, service.scoring_uri)"""),
+    ("markdown", "## Scoring panel"),
+    ("code", """score_panel = %deploy_panel score panels-demo
+score_panel"""),
+    ("code", """score_panel.send()   # what the Send button does
+print(score_panel.wait().result.value)"""),
+    ("markdown", "## Services overview"),
+    ("code", """services = %deploy_panel services
+services"""),
+    ("markdown", "Remove the service with the overview's *Remove* button, or:"),
+    ("code", "%deploy_rm panels-demo"),
+]
+
+CUSTOM_BASE: list[tuple[str, str]] = [
+    ("markdown", """# Deploy a model on a custom Docker base image
+
+The Azure ML guide *Deploy a model using a custom Docker base image*, run locally: build a base
+image from a Dockerfile once, push it to the workspace registry, and deploy on it — then the same
+from a password-protected private registry. The SDK code is the guide's, with only the import
+prefix changed (`jupyter_deploy.azureml.core` for `azureml.core`). There is no public registry
+here, so the base starts `FROM` the local Python base image instead of `ubuntu`."""),
+    ("code", workdir("custom-base")),
+    ("code", SCORE_PY.replace(
+        "        weights = np.array(json.load(f)[\"weights\"])",
+        "        weights = np.array(json.load(f)[\"weights\"])\n"
+        "    # Software pre-installed in the custom base image:\n"
+        "    print(open(\"/opt/custom/README\").read().strip())")),
+    ("markdown", """## The workspace and its registry
+
+The workspace's registry (the guide's "get the container registry name") is a local registry,
+started when first needed; it needs no credentials."""),
+    ("code", """from jupyter_deploy.azureml.core import Workspace
+
+ws = Workspace.from_config()
+registry = ws.ensure_registry()
+print("workspace registry:", ws.get_details()["containerRegistry"])"""),
+    ("markdown", "## Build the base image from a Dockerfile and push it to the registry"),
+    ("code", """%%writefile Dockerfile
+FROM jupyter-deploy/python:3.11
+# Pre-install slow software once here; every deployment on this base reuses it.
+RUN mkdir -p /opt/custom \\
+ && echo "custom base image: tools pre-installed once" > /opt/custom/README
+ENV CUSTOM_BASE=1"""),
+    ("code", """from jupyter_deploy.base_images import build_base
+
+base_image = f"{registry}/base/custom-python:1"
+base = build_base("Dockerfile", base_image, push=True)"""),
+    ("markdown", "## The environment, the inference configuration and a local deployment"),
+    ("code", """from jupyter_deploy.azureml.core import Environment
+from jupyter_deploy.azureml.core.conda_dependencies import CondaDependencies
+
+myenv = Environment(name="myenv")
+myenv.docker.enabled = True
+myenv.docker.base_image = base_image
+myenv.inferencing_stack_version = "latest"
+
+conda_dep = CondaDependencies()
+conda_dep.add_pip_package("azureml-defaults")  # provided by the scoring server
+conda_dep.add_pip_package("numpy==2.4.6")
+myenv.python.conda_dependencies = conda_dep"""),
+    ("code", """from jupyter_deploy.azureml.core.model import InferenceConfig, Model
+from jupyter_deploy.azureml.core.webservice import LocalWebservice
+from jupyter_deploy.containers import free_port
+
+model = Model.register(ws, model_path="model.json", model_name="custom-base-model")
+inference_config = InferenceConfig(entry_script="score.py", environment=myenv)
+deployment_config = LocalWebservice.deploy_configuration(port=free_port())
+
+service = Model.deploy(ws, "custom-base-service", [model], inference_config, deployment_config)
+service.wait_for_deployment(show_output=True)
+print(service.state)"""),
+    ("code", f"""sample = json.dumps({SAMPLE})
+print(service.run(sample))"""),
+    ("code", 'print(service.get_logs(num_lines=20))'),
+    ("markdown", """## The same base image from a private registry
+
+A second registry, with a username and a password (Basic auth), stands in for a private
+registry. The password lives in a variable and in memory only: it never shows in reprs, logs or
+container labels."""),
+    ("code", """import secrets
+
+from jupyter_deploy import images
+from jupyter_deploy.engine import docker_client
+from jupyter_deploy.local_registry import LocalRegistry, write_htpasswd
+
+password = secrets.token_urlsafe(16)
+htpasswd = write_htpasswd(work / "htpasswd", {"reader": password})
+private = LocalRegistry("127.0.0.1:8990", root=work / "private-registry", htpasswd=htpasswd)
+private.start()
+
+private_image = f"{private.address}/base/custom-python:1"
+docker_client().images.get(base_image).tag(f"{private.address}/base/custom-python", "1")
+print(images.push(private_image, auth_config={"username": "reader", "password": password}))"""),
+    ("code", """from jupyter_deploy.errors import RegistryAuthError
+
+# The base is removed locally, so deploying must pull it with the credentials.
+docker_client().images.remove(private_image)
+try:
+    images.pull(private_image, auth_config={"username": "reader", "password": "wrong"})
+except RegistryAuthError as e:
+    print("wrong password:", e)"""),
+    ("code", """myenv.docker.base_image = private_image
+myenv.docker.base_image_registry.address = private.address
+myenv.docker.base_image_registry.username = "reader"
+myenv.docker.base_image_registry.password = password
+print(myenv.docker.base_image_registry)
+
+private_service = Model.deploy(ws, "custom-base-private", [model],
+                               InferenceConfig(entry_script="score.py", environment=myenv),
+                               LocalWebservice.deploy_configuration())
+private_service.wait_for_deployment(show_output=False)
+print(private_service.state, private_service.run(sample))"""),
+    ("markdown", "## Clean up"),
+    ("code", """service.delete()
+private_service.delete()
+private.stop()
+print(service.state, private_service.state)"""),
+]
+
+PACKAGING: list[tuple[str, str]] = [
+    ("markdown", """# Package a model as a Docker image
+
+The Azure ML guide *Package a registered model with Docker*, run locally: package a model into
+an image in the workspace registry, pull it, run it by name with `docker run`, score it with the
+guide's sample client and kill it; then the other path — generate a Dockerfile folder, save it
+and build it with plain `docker build`. The SDK code is the guide's with only the import prefix
+changed."""),
+    ("code", workdir("packaging")),
+    ("code", SCORE_PY),
+    ("code", """from jupyter_deploy.azureml.core import Environment, Workspace
+from jupyter_deploy.azureml.core.conda_dependencies import CondaDependencies
+from jupyter_deploy.azureml.core.model import InferenceConfig, Model
+
+ws = Workspace.from_config()
+model = Model.register(ws, model_path="model.json", model_name="packaged-model")
+
+myenv = Environment(name="myenv")
+conda_dep = CondaDependencies()
+conda_dep.add_pip_package("numpy==2.4.6")
+myenv.python.conda_dependencies = conda_dep
+inference_config = InferenceConfig(entry_script="score.py", environment=myenv)"""),
+    ("markdown", "## Package into an image in the workspace registry, and pull it"),
+    ("code", """package = Model.package(ws, [model], inference_config)
+package.wait_for_creation(show_output=True)
+print(package.location)"""),
+    ("code", "package.pull()"),
+    ("code", "!docker images {package.location}"),
+    ("markdown", """## Run the image by name and score it
+
+The guide runs `docker run -p 6789:5001 --name mycontainer <image>`; here the port is published
+on 127.0.0.1 only, and a free one is picked."""),
+    ("code", """import time
+
+import requests
+
+from jupyter_deploy.containers import free_port
+
+
+def wait_until_answers(url, timeout=120):
+    # Poll the server's health route; raise (never pretend) if it does not come up.
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} did not answer within {timeout} s")
+
+
+port = free_port()
+!docker run -d -p 127.0.0.1:{port}:5001 --name packaged-container {package.location}
+wait_until_answers(f"http://127.0.0.1:{port}/")"""),
+    ("markdown", "The guide's sample client:"),
+    ("code", f"""headers = {{"Content-Type": "application/json"}}
+test_sample = json.dumps({SAMPLE})
+response = requests.post(f"http://127.0.0.1:{{port}}/score", data=test_sample, headers=headers)
+print(response.status_code)
+print(response.elapsed)
+print(response.json())"""),
+    ("code", """!docker kill packaged-container
+!docker rm packaged-container"""),
+    ("markdown", """## Generate a Dockerfile instead, and build it with `docker build`
+
+`generate_dockerfile=True` makes a build context; `save()` writes it (the Dockerfile, the model,
+the entry script, the scoring server and the wheels it installs offline);
+`get_container_registry()` says where the Dockerfile's base image is and how to log in."""),
+    ("code", """package = Model.package(ws, [model], inference_config, generate_dockerfile=True)
+package.wait_for_creation(show_output=True)
+package.save("./imagefiles")
+acr = package.get_container_registry()
+print(acr.address, acr.username)
+print(sorted(p.name for p in Path("imagefiles").iterdir()))"""),
+    ("code", "!docker build --quiet --tag packaged-myimage imagefiles"),
+    ("code", """port = free_port()
+!docker run -d -p 127.0.0.1:{port}:5001 --name packaged-myimage packaged-myimage
+wait_until_answers(f"http://127.0.0.1:{port}/")
+response = requests.post(f"http://127.0.0.1:{port}/score", data=test_sample, headers=headers)
+print(response.json())"""),
+    ("code", """!docker kill packaged-myimage
+!docker rm packaged-myimage"""),
+]
+
+NOTEBOOKS = {
+    "magics.ipynb": MAGICS,
+    "widget-panels.ipynb": PANELS,
+    "custom-base-image.ipynb": CUSTOM_BASE,
+    "packaging.ipynb": PACKAGING,
+}
+
+
+def build(cells: list[tuple[str, str]]) -> nbformat.NotebookNode:
+    """One notebook object from ``(kind, source)`` pairs."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    for kind, source in cells:
+        make = nbformat.v4.new_markdown_cell if kind == "markdown" else nbformat.v4.new_code_cell
+        nb.cells.append(make(source))
+    return nb
+
+
+if __name__ == "__main__":
+    for name, cells in NOTEBOOKS.items():
+        nbformat.write(build(cells), HERE / name)
+        print(f"wrote {HERE / name}")
