@@ -10,10 +10,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import __version__, registry_cli, services_cli
+from . import __version__, registry_cli, services_cli, workspace_cli
 from .deployments import deploy
 from .environment import Environment
-from .errors import DeployError, PortInUseError
+from .errors import ConfigurationError, DeployError, PortInUseError
 from .provision import provision
 
 
@@ -22,6 +22,11 @@ def _cmd_setup(args: argparse.Namespace) -> None:
 
 
 def _cmd_deploy(args: argparse.Namespace) -> None:
+    if args.ic:
+        workspace_cli.deploy_from_files(args)
+        return
+    if not args.entry_script:
+        raise ConfigurationError("deploy needs --entry-script score.py or --ic config.json")
     env = Environment(name=args.name, pip=args.pip or ())
     service = deploy(args.name, args.entry_script, models=args.model or (), environment=env,
                      port=args.port, log=print)
@@ -53,10 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
                    ).set_defaults(func=_cmd_setup)
     p = sub.add_parser("deploy", help="package and launch a model as a local web service")
     p.add_argument("name")
-    p.add_argument("--entry-script", required=True)
+    p.add_argument("--entry-script")
     p.add_argument("--model", action="append", help="model file or folder (repeatable)")
     p.add_argument("--pip", action="append", help="pip requirement (repeatable)")
     p.add_argument("--port", type=int)
+    workspace_cli.add_deploy_options(p)
     p.set_defaults(func=_cmd_deploy)
     p = sub.add_parser("serve", help="run score.py on this host with the in-image scoring server")
     p.add_argument("--entry-script", "--entry_script", required=True)
@@ -67,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_serve)
     services_cli.add_parsers(sub)
     registry_cli.add_parsers(sub)
+    workspace_cli.add_parsers(sub)
     return parser
 
 
