@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from .config import get_config
 from .engine import docker_client, translate_docker_errors
 from .environment import RegistryCredentials
-from .errors import RegistryError
+from .errors import RegistryError, RegistryNotFoundError
 from .registry import RegistryClient
 from .registry_auth import resolve_credentials
 
@@ -53,9 +53,11 @@ class Catalog:
         return f"Catalog({list(self._credentials.values())!r}, ttl={self.ttl})"
 
     def registries(self) -> list[dict[str, Any]]:
-        """``[{"address", "reachable", "error"}]`` for every registry, never raising for one."""
-        return [self._cached(("ping", address), partial(self._ping, address))
-                for address in self._credentials]
+        """``[{"address", "reachable", "error"}]`` per registry, all asked at once; never raises."""
+        addresses = list(self._credentials)
+        with ThreadPoolExecutor(max_workers=max(1, min(len(addresses), 8))) as pool:
+            return list(pool.map(
+                lambda a: self._cached(("ping", a), partial(self._ping, a)), addresses))
 
     def repositories(self, address: str) -> list[str]:
         """Every repository of the registry at ``address`` (all pages).
@@ -67,6 +69,9 @@ class Catalog:
 
     def tags(self, address: str, repository: str) -> list[dict[str, Any]]:
         """``[{"repository","tag","digest","size","created","platforms","labels"}]``, one per tag.
+
+        A tag that vanished between listing and reading (deleted meanwhile) keeps its row with
+        ``"error"`` set and the other fields empty, so one bad tag does not hide the rest.
 
         Raises:
             RegistryError: and its subclasses; RegistryNotFoundError for an unknown repository.
@@ -112,8 +117,7 @@ class Catalog:
         client = self.client(address)
         names = client.tags(repository)
         with ThreadPoolExecutor(max_workers=MAX_CONCURRENT_FETCHES) as pool:
-            details = list(pool.map(lambda tag: client.details(repository, tag), names))
-        return [d.to_dict() for d in details]
+            return list(pool.map(partial(_tag_row, client, repository), names))
 
     def _cached(self, key: tuple[str, ...], compute: Callable[[], T]) -> T:
         now = time.monotonic()
@@ -125,6 +129,14 @@ class Catalog:
         with self._lock:
             self._cache[key] = (time.monotonic(), value)
         return value
+
+
+def _tag_row(client: RegistryClient, repository: str, tag: str) -> dict[str, Any]:
+    try:
+        return {**client.details(repository, tag).to_dict(), "error": None}
+    except RegistryNotFoundError as e:
+        return {"repository": repository, "tag": tag, "digest": None, "size": None,
+                "created": None, "platforms": [], "labels": {}, "error": str(e)}
 
 
 def _address(credentials: RegistryCredentials) -> str:
