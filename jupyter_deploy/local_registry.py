@@ -101,17 +101,28 @@ class LocalRegistry:
 
     def answers(self, timeout: float = 2.0) -> bool:
         """Whether ``/v2/`` answers (200, or 401 when auth is on)."""
-        try:
-            return requests.get(f"{self.url}/v2/", timeout=timeout).status_code in (200, 401)
-        except requests.RequestException:
-            return False
+        return self._probe(timeout) is not None
 
     def status(self) -> RegistryStatus:
-        """Running or not, and how."""
-        if not self.answers():
+        """Running or not, how, and which auth the running registry asks for."""
+        auth = self._probe()
+        if auth is None:
             return RegistryStatus(self.address, False, "stopped", self.root, self.auth)
         mode = "process" if self._pid() else "container" if self._containers() else "external"
-        return RegistryStatus(self.address, True, mode, self.root, self.auth)
+        return RegistryStatus(self.address, True, mode, self.root, auth)
+
+    def _probe(self, timeout: float = 2.0) -> str | None:
+        """``"none"``, ``"htpasswd"`` or ``"token"`` as ``/v2/`` answers; None if it does not."""
+        try:
+            response = requests.get(f"{self.url}/v2/", timeout=timeout)
+        except requests.RequestException:
+            return None
+        if response.status_code == 200:
+            return "none"
+        if response.status_code != 401:
+            return None
+        scheme = response.headers.get("WWW-Authenticate", "").split(" ")[0].lower()
+        return "token" if scheme == "bearer" else "htpasswd"
 
     def start(self, timeout: float = 30.0) -> RegistryStatus:
         """Start the registry unless something already answers at the address.

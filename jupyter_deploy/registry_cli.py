@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from . import images
@@ -20,7 +21,7 @@ from .catalog import Catalog
 from .config import get_config
 from .environment import RegistryCredentials
 from .errors import ConfigurationError
-from .local_registry import LocalRegistry
+from .local_registry import LocalRegistry, write_htpasswd
 from .progress import text_progress
 from .registry import ImageReference
 
@@ -44,6 +45,9 @@ def add_parsers(sub: Any) -> None:
         q = actions.add_parser(verb, help=text)
         q.add_argument("--json", action="store_true", help="print JSON")
         q.set_defaults(func=func)
+        if verb == "start":
+            q.add_argument("--htpasswd", help="htpasswd file (bcrypt): require these logins")
+            _login_options(q)
     for verb, text in (("pull", "pull an image into the engine"),
                        ("push", "push an image from the engine to its registry")):
         p = sub.add_parser(verb, help=text)
@@ -98,7 +102,15 @@ def _tag_table(rows: list[dict[str, Any]]) -> str:
 
 
 def _cmd_start(args: argparse.Namespace) -> None:
-    _print_status(LocalRegistry().start(), args.json)
+    registry = LocalRegistry()
+    login = login_from(args, registry.address)
+    htpasswd = Path(args.htpasswd) if args.htpasswd else None
+    if login is not None:
+        assert login.username is not None and login.password is not None
+        htpasswd = write_htpasswd(registry.root / "htpasswd", {login.username: login.password})
+    if htpasswd is not None:
+        registry = LocalRegistry(registry.address, registry.root, htpasswd=htpasswd)
+    _print_status(registry.start(), args.json)
 
 
 def _cmd_stop(args: argparse.Namespace) -> None:

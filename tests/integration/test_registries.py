@@ -276,3 +276,26 @@ def test_the_cli_starts_and_stops_the_workspace_registry(
     assert started["running"] and running["mode"] == "process"
     assert running["root"].startswith(str(tmp_path))
     assert stopped.startswith("Stopped") and after["running"] is False
+
+
+def test_the_cli_starts_a_password_protected_workspace_registry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given a workspace on a free test port, and a password on stdin
+    monkeypatch.setenv("JUPYTER_DEPLOY_HOME", str(tmp_path))
+    address = f"127.0.0.1:{a_free_port()}"
+    monkeypatch.setattr(get_config(), "registry_address", address)
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    # When the registry is started with a login
+    assert main(["registry", "start", "-u", USER, "--password-stdin", "--json"]) == 0
+    try:
+        started = json.loads(capsys.readouterr().out)
+        # Then it asks for that login, and its status says so
+        with pytest.raises(RegistryAuthError):
+            RegistryClient(address).repositories()
+        RegistryClient(address, RegistryCredentials(address, USER, PASSWORD)).ping()
+        assert started["auth"] == "htpasswd"
+        assert main(["registry", "status", "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["auth"] == "htpasswd"
+    finally:
+        assert main(["registry", "stop"]) == 0
