@@ -17,6 +17,7 @@ import tarfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -203,6 +204,43 @@ def _stream_new_lines(container: Container, shown: int, log: Log | None) -> int:
     for line in lines[shown:]:
         log(line)
     return len(lines)
+
+
+def state_of(container: Container, url: str) -> str:
+    """A service state from the engine's view of ``container`` plus a probe of ``url``.
+
+    Exits by signal or with 0 are "Stopped" (someone stopped it); any other exit, or an
+    out-of-memory kill, is "Failed". A running server that does not answer is "Transitioning"
+    while it may still be starting, "Unhealthy" after the readiness timeout.
+    """
+    state = container.attrs["State"]
+    status = state.get("Status")
+    if status in ("created", "restarting"):
+        return "Transitioning"
+    if status in ("exited", "dead"):
+        graceful = state.get("ExitCode") in (0, 137, 143) and not state.get("OOMKilled")
+        return "Stopped" if graceful else "Failed"
+    if status == "paused" or not url:
+        return "Unhealthy"
+    if _answers(url):
+        return "Healthy"
+    return "Transitioning" if _started_recently(state) else "Unhealthy"
+
+
+def _answers(url: str) -> bool:
+    try:
+        return bool(requests.get(url, timeout=1.0).status_code == 200)
+    except requests.RequestException:
+        return False
+
+
+def _started_recently(state: Mapping[str, Any]) -> bool:
+    started = str(state.get("StartedAt", ""))[:26].rstrip("Z")
+    try:
+        at = datetime.fromisoformat(started).replace(tzinfo=timezone.utc)
+    except ValueError:
+        return False
+    return (datetime.now(timezone.utc) - at).total_seconds() < get_config().ready_timeout
 
 
 def tail(container: Container, lines: int | None = None) -> str:

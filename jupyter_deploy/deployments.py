@@ -126,7 +126,7 @@ class Deployment:
             except docker.errors.NotFound:
                 return "Deleted"
         running = self.container.status == "running"
-        return _state_of(self.container, health_url(self.base_url) if running else "")
+        return containers.state_of(self.container, health_url(self.base_url) if running else "")
 
     def wait_until_ready(
         self, timeout: float | None = None, log: Log | None = None, skip_lines: int = 0
@@ -263,41 +263,6 @@ class Deployment:
                 "deploy it from a score.py with jupyter_deploy.deploy() to iterate on it."
             )
         return spec
-
-
-def _state_of(container: Container, url: str) -> str:
-    state = container.attrs["State"]
-    status = state.get("Status")
-    if status in ("created", "restarting"):
-        return "Transitioning"
-    if status in ("exited", "dead"):
-        graceful = state.get("ExitCode") in (0, 137, 143) and not state.get("OOMKilled")
-        return "Stopped" if graceful else "Failed"
-    if status == "paused" or not url:
-        return "Unhealthy"
-    if _answers(url):
-        return "Healthy"
-    return "Transitioning" if _started_recently(state) else "Unhealthy"
-
-
-def _answers(url: str) -> bool:
-    import requests
-
-    try:
-        return bool(requests.get(url, timeout=1.0).status_code == 200)
-    except requests.RequestException:
-        return False
-
-
-def _started_recently(state: Mapping[str, Any]) -> bool:
-    from datetime import datetime, timezone
-
-    started = str(state.get("StartedAt", ""))[:26].rstrip("Z")
-    try:
-        at = datetime.fromisoformat(started).replace(tzinfo=timezone.utc)
-    except ValueError:
-        return False
-    return (datetime.now(timezone.utc) - at).total_seconds() < get_config().ready_timeout
 
 
 def _source_files(folder: Path) -> dict[str, Path]:

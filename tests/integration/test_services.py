@@ -239,7 +239,7 @@ def test_the_cli_drives_the_same_service(
     out = capsys.readouterr().out
     assert '"v2"' in out
     assert f"{a_service_name}: Stopped" in out
-    listed = json.loads(out[out.index("["):])
+    listed = json.loads(out[out.rindex("\n[\n") + 1:])
     assert {"name": a_service_name, "state": "Stopped"}.items() <= next(
         r for r in listed if r["name"] == a_service_name).items()
     # And an unknown name is a one-line error, exit status 1
