@@ -181,10 +181,7 @@ class RegistryClient:
         response = self._request(
             "GET", f"/v2/{repository}/manifests/{reference}", scope=_scope(repository),
             what=f"reading {repository}:{reference}", headers={"Accept": ACCEPT})
-        try:
-            body = response.json()
-        except ValueError as e:
-            raise RegistryError(f"{repository}:{reference}: the manifest is not JSON") from e
+        body = _json(response, f"reading {repository}:{reference}")
         digest = response.headers.get("Docker-Content-Digest") or _sha256(response.content)
         media_type = body.get("mediaType") or response.headers.get("Content-Type", "")
         return Manifest(str(media_type).split(";")[0], digest, body)
@@ -197,7 +194,7 @@ class RegistryClient:
             return cached
         response = self._request("GET", f"/v2/{repository}/blobs/{digest}",
                                  scope=_scope(repository), what=f"reading config {digest[:19]}")
-        config = dict(response.json())
+        config = _json(response, f"reading config {digest[:19]}")
         with self._configs_lock:
             self._configs[digest] = config
         return config
@@ -292,7 +289,7 @@ class RegistryClient:
         url: str | None = urljoin(self.base_url, path)
         while url:
             response = self._request("GET", url, scope=scope, what=what)
-            items.extend(response.json().get(key) or [])
+            items.extend(_json(response, what).get(key) or [])
             url = self._next_page(response)
         return items
 
@@ -377,6 +374,16 @@ def _pick_platform(entries: Iterable[Mapping[str, Any]]) -> str | None:
         if _platform(entry.get("platform") or {}).startswith("linux/amd64"):
             return str(entry["digest"])
     return str(entries[0]["digest"]) if entries else None
+
+
+def _json(response: requests.Response, what: str) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError as e:
+        raise RegistryError(f"{what}: the answer is not JSON; is this a registry?") from e
+    if not isinstance(body, dict):
+        raise RegistryError(f"{what}: the registry's answer is not a JSON object")
+    return body
 
 
 def _error_text(response: requests.Response) -> str:

@@ -265,3 +265,9 @@ def test_threads_challenged_together_share_one_token() -> None:
     # Then every call succeeded on one token
     assert answers == [["1"]] * 32
     assert issued == ["token"]
+
+
+def test_an_answer_that_is_not_json_is_a_registry_error() -> None:
+    client, _ = a_client(lambda r: (200, {}, b"<html>a login page</html>"))
+    with pytest.raises(RegistryError, match="not JSON"):
+        client.tags("a")
