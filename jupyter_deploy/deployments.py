@@ -24,7 +24,13 @@ from .base_image import ensure_default_base_image
 from .config import LABEL_MANAGED, get_config
 from .engine import docker_client, translate_docker_errors
 from .environment import Environment
-from .errors import ConfigurationError, DeployError, ScoringError, ServiceNotFoundError
+from .errors import (
+    ConfigurationError,
+    ContainerError,
+    DeployError,
+    ScoringError,
+    ServiceNotFoundError,
+)
 from .packaging import ModelFiles, PackageSpec, check_entry_script, write_build_context
 from .scoring import protocol
 from .scoring.client import ScoreResult, ScoringClient, health_url
@@ -125,8 +131,21 @@ class Deployment:
                 self.container.reload()
             except docker.errors.NotFound:
                 return "Deleted"
-        running = self.container.status == "running"
+        running = self.container.status == "running" and self._port_or_none() is not None
         return containers.state_of(self.container, health_url(self.base_url) if running else "")
+
+    def summary(self) -> dict[str, Any]:
+        """Name, state, image, port and scoring URI, for listings; never raises on odd services."""
+        port = self._port_or_none()
+        uri = f"http://{get_config().host_interface}:{port}{protocol.SCORE_PATH}" if port else None
+        return {"name": self.name, "state": self.state, "image": self.image, "port": port,
+                "scoring_uri": uri}
+
+    def _port_or_none(self) -> int | None:
+        try:
+            return self.port
+        except ContainerError:
+            return None
 
     def wait_until_ready(
         self, timeout: float | None = None, log: Log | None = None, skip_lines: int = 0

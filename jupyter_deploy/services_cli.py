@@ -20,12 +20,7 @@ def _service(args: argparse.Namespace) -> Deployment:
 
 
 def _cmd_ls(args: argparse.Namespace) -> None:
-    rows = []
-    for service in DeploymentCollection().list():
-        running = service.status == "running"
-        rows.append({"name": service.name, "state": service.state,
-                     "scoring_uri": service.scoring_uri if running else "",
-                     "image": service.image})
+    rows = [service.summary() for service in DeploymentCollection().list()]
     if args.json:
         print(json.dumps(rows, indent=2))
         return
