@@ -92,6 +92,7 @@ export class DeployModel {
       this._settings = settings;
       if (!settings.engine.reachable) {
         this._setEngineDown(settings);
+        this._registries = await this._loadRegistries(settings);
       } else {
         await this._loadAll(settings);
         this._problem = null;
@@ -162,11 +163,15 @@ export class DeployModel {
     const [containers, images, registries] = await Promise.all([
       requestAPI<IContainer[]>('containers'),
       requestAPI<ILocalImage[]>('images'),
-      Promise.all(settings.registries.map(r => this._loadRegistry(r)))
+      this._loadRegistries(settings)
     ]);
     this._containers = containers;
     this._images = images;
     this._registries = registries;
+  }
+
+  private _loadRegistries(settings: ISettings): Promise<IRegistryState[]> {
+    return Promise.all(settings.registries.map(r => this._loadRegistry(r)));
   }
 
   private async _loadRegistry(
@@ -191,7 +196,9 @@ export class DeployModel {
     this._problem = {
       title: 'Docker engine not reachable',
       message: settings.engine.error ?? 'No Docker engine answers.',
-      detail: settings.engine.how_to_start
+      detail: (settings.engine.error ?? '').includes(settings.engine.how_to_start)
+        ? undefined
+        : settings.engine.how_to_start
     };
   }
 
