@@ -19,7 +19,7 @@ from typing import Any
 import docker.errors
 from docker.models.containers import Container
 
-from . import containers, images
+from . import containers, extensibility, images
 from .base_image import ensure_default_base_image
 from .config import LABEL_MANAGED, get_config
 from .engine import docker_client, translate_docker_errors
@@ -417,5 +417,8 @@ def deploy(
     options = {**containers.parse_run_arguments(env.docker_arguments), **run_options}
     if env.shm_size:
         options.setdefault("shm_size", env.shm_size)
+    options = extensibility.with_extra_packages(
+        options, env.env_vars, spec.source_dir or spec.entry_script.parent, env.image_python,
+        env.pip, log)
     built = build_package(spec, log, labels)
     return run_image(name, built.tag, port=port, labels=labels, package=spec, log=log, **options)

@@ -69,6 +69,7 @@ class ScoringApp:
         if settings.server_version:
             self.fixed.append((b"x-ms-server-version", settings.server_version.encode()))
         self.origins = set(settings.cors_origins)
+        entry.install_time_limit()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -211,19 +211,24 @@ def _on_alarm(signum: int, frame: FrameType | None) -> None:
     raise RunTimeout
 
 
+def install_time_limit() -> None:
+    """Make SIGALRM interrupt ``run()`` (once, at start-up, from the main thread)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGALRM, _on_alarm)
+
+
 def call_timed(func: Callable[..., Any], kwargs: dict[str, Any], timeout_ms: int
                ) -> tuple[Any, float]:
     """Call ``func(**kwargs)``; return its value and the milliseconds spent.
 
     In the main thread (the server's event loop) a SIGALRM interval timer interrupts ``func``
-    with :class:`RunTimeout` after ``timeout_ms``, as the peer does; elsewhere there is no limit.
+    with :class:`RunTimeout` after ``timeout_ms``, as the peer does (see
+    :func:`install_time_limit`); elsewhere there is no limit.
 
     Raises:
         RunTimeout: ``func`` ran past the limit.
     """
     timed = threading.current_thread() is threading.main_thread()
-    if timed and signal.getsignal(signal.SIGALRM) is not _on_alarm:
-        signal.signal(signal.SIGALRM, _on_alarm)  # once, unless someone replaced it since
     started = time.perf_counter()
     if timed:
         signal.setitimer(signal.ITIMER_REAL, timeout_ms / 1000)

@@ -80,7 +80,9 @@ def install_requirements(env: Mapping[str, str]) -> str:
     """
     named = env[protocol.ENV_EXTRA_REQUIREMENTS]
     path = os.path.join(source_dir(env), named)
-    if not os.path.isfile(path):
+    if os.path.isfile(protocol.EXTRA_REQUIREMENTS_MOUNT):
+        path = protocol.EXTRA_REQUIREMENTS_MOUNT
+    elif not os.path.isfile(path):
         raise ExtrasError(f"{protocol.ENV_EXTRA_REQUIREMENTS}={named}: no file {path}; the path "
                           "is relative to the source folder.")
     with open(path, encoding="utf-8") as f:

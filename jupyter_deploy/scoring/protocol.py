@@ -46,6 +46,8 @@ ENV_WHEEL_CACHE = "JD_EXTRA_WHEELS"
 WHEEL_CACHE_MOUNT = "/var/jupyter-deploy/extra-wheels"
 #: Where the deploy step mounts the folder named by ``AZUREML_EXTRA_PYTHON_LIB_PATH``.
 EXTRA_LIB_MOUNT = "/var/jupyter-deploy/extra-lib"
+#: Where the deploy step mounts the file named by ``AZUREML_EXTRA_REQUIREMENTS_TXT``.
+EXTRA_REQUIREMENTS_MOUNT = "/var/jupyter-deploy/extra-requirements.txt"
 
 #: Defaults of the settings above (the peer's).
 DEFAULT_TIMEOUT_MS = 3_600_000
