@@ -344,12 +344,18 @@ class RegistryClient:
         raise RegistryError(f"{what}: {self.address} answered {status} ({detail}).")
 
 
+#: Docker Hub's names in image references, and the host its registry API answers on.
+_HUB_NAMES = ("docker.io", "index.docker.io", "registry.hub.docker.com")
+_HUB_API = "registry-1.docker.io"
+
+
 def _base_url(address: str) -> str:
     address = address.strip().rstrip("/")
     if not address:
         raise ImageReferenceError("a registry address is empty: use host:port")
     if "://" in address:
         return address
+    address = _HUB_API if address in _HUB_NAMES else address
     host = urlsplit(f"//{address}").hostname or ""
     local = host == "localhost" or host.startswith("127.") or host == "::1"
     return f"{'http' if local else 'https'}://{address}"

@@ -242,6 +242,7 @@ def test_loopback_registries_speak_http_and_others_https() -> None:
     assert RegistryClient("localhost:5000").base_url == "http://localhost:5000"
     assert RegistryClient("registry.example:443").base_url == "https://registry.example:443"
     assert RegistryClient("http://box:5000/").base_url == "http://box:5000"
+    assert RegistryClient("docker.io").base_url == "https://registry-1.docker.io"
 
 
 def test_threads_challenged_together_share_one_token() -> None:
