@@ -143,6 +143,22 @@ def test_an_image_built_earlier_serves_as_a_base(
         service.remove()
 
 
+def test_a_base_dockerfile_is_built_first_and_named_in_the_registry(
+    a_workspace: Workspace, a_spec: PackageSpec, tmp_path: Path
+):
+    # Given an environment with a base Dockerfile instead of a base image
+    dockerfile = "FROM jupyter-deploy/python:3.11\nENV SLOW_SOFTWARE=installed\n"
+    env = Environment(name="fromdockerfile", base_dockerfile=dockerfile, pip=PINNED)
+    # When a Dockerfile package is generated
+    package = package_dockerfile(_with(a_spec, env), a_workspace.registry, tmp_path / "ctx",
+                                 labels=a_workspace.labels)
+    # Then the base was built, pushed to the workspace registry, and the Dockerfile names it
+    base = package.spec.environment.base_image
+    assert base.startswith(f"{a_workspace.registry}/jupyter-deploy/base:")
+    assert f"FROM {base}" in (tmp_path / "ctx" / "Dockerfile").read_text()
+    assert package.registry.address == a_workspace.registry and package.registry.password is None
+
+
 def test_a_base_image_that_does_not_exist(a_workspace: Workspace, a_spec: PackageSpec):
     env = Environment(name="nobase", base_image=f"{a_workspace.registry}/nope/nothing:1")
     with pytest.raises(ImageNotFoundError, match="nope/nothing"):
