@@ -81,6 +81,18 @@ The build log and the container's start-up log stream into the cell; the service
 a variable named after it."""),
     ("code", "%deploy magics-demo --model model.json --entry score.py --env numpy_env"),
     ("code", 'print(magics_demo.state, magics_demo.scoring_uri)'),
+    ("markdown", """## Share the image through the workspace registry, and pull it back
+
+`%deploy_pull` shows one progress bar for all layers; credentials (for a private registry) come
+from `-u USER -p $password_variable`, the environment or Docker's config, and are never
+printed."""),
+    ("code", """from jupyter_deploy.base_images import publish
+from jupyter_deploy.engine import docker_client
+
+shared = publish(magics_demo.image, "127.0.0.1:5000")
+docker_client().images.remove(shared)  # now only the registry has it under this name
+print(shared)"""),
+    ("code", "%deploy_pull $shared"),
     ("markdown", """## Score
 
 The cell body is JSON, or `$df` names a DataFrame. `VAR <<` keeps the answer."""),
@@ -107,7 +119,8 @@ build context for a plain `docker build`."""),
     ("markdown", "## Stop and remove"),
     ("code", "%deploy_stop magics-demo"),
     ("code", 'print(magics_demo.state)'),
-    ("code", "%deploy_rm magics-demo"),
+    ("code", """docker_client().images.remove(shared)
+%deploy_rm magics-demo --image"""),
     ("code", "%deploy_ls"),
 ]
 
@@ -144,7 +157,7 @@ print(score_panel.wait().result.value)"""),
     ("code", """services = %deploy_panel services
 services"""),
     ("markdown", "Remove the service with the overview's *Remove* button, or:"),
-    ("code", "%deploy_rm panels-demo"),
+    ("code", "%deploy_rm panels-demo --image"),
 ]
 
 CUSTOM_BASE: list[tuple[str, str]] = [

@@ -178,7 +178,7 @@ class DeployMagics(Magics):
                     f"%deploy_pull: the environment variable {command.password_env} is not set.")
         given = RegistryCredentials(None, command.username, password)
         credentials = credentials_for(command.image, given, self.environments.values())
-        return Message(pull_with_progress(command.image, credentials))
+        return Message(pull_with_progress(command.image, credentials, shell=self.shell))
 
     @line_magic
     @with_usage(IMAGES_PARSER.format_help())

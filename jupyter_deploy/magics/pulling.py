@@ -4,12 +4,11 @@ Credentials are looked up in the order a notebook user expects — what the magi
 ``JUPYTER_DEPLOY_REGISTRY_USERNAME``/``…_PASSWORD``, then an environment defined in this session
 for the same registry, then Docker's own config — and are handed to the engine only: never
 printed, never part of a message. Progress uses the registries layer's aggregator, drawn as an
-ipywidgets bar when one is available (``jupyter_deploy.widgets.progress``) and as text otherwise.
+ipywidgets bar in a Jupyter kernel (``jupyter_deploy.widgets.progress``) and as text otherwise.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterable, Mapping
@@ -58,20 +57,22 @@ def credentials_for(
     return resolve_credentials(address)
 
 
-def progress_display() -> ProgressAggregator:
-    """An aggregator drawn as a widget bar in a kernel with widgets, as text otherwise."""
-    with contextlib.suppress(ImportError, AttributeError):
-        import importlib
+def progress_display(title: str, shell: Any = None) -> ProgressAggregator:
+    """An aggregator drawn as a widget bar in a Jupyter kernel, as text elsewhere."""
+    if shell is not None and getattr(shell, "kernel", None) is not None:
+        from IPython.display import display
 
-        module = importlib.import_module("jupyter_deploy.widgets.progress")
-        factory: Callable[[], ProgressAggregator] = module.widget_progress
-        return factory()
+        from ..widgets.progress import ProgressBar
+
+        bar = ProgressBar(title)
+        display(bar)
+        return bar.aggregator()
     return text_progress(sys.stdout)
 
 
 def pull_with_progress(
     image: str, credentials: RegistryCredentials,
-    on_event: Callable[[Mapping[str, Any]], None] | None = None,
+    on_event: Callable[[Mapping[str, Any]], None] | None = None, shell: Any = None,
 ) -> str:
     """Pull ``image`` with ``credentials``, drawing progress; return ``docker pull``'s status line.
 
@@ -79,7 +80,7 @@ def pull_with_progress(
         RegistryAuthError: wrong or missing credentials (no password in the message).
         ImageNotFoundError, PullError, RegistryUnreachableError, ImageReferenceError.
     """
-    progress = on_event or progress_display()
+    progress = on_event or progress_display(f"Pulling {image}", shell)
     status = images.pull(image, auth_config=credentials.auth_config(), on_event=progress)
     if isinstance(progress, ProgressAggregator):
         progress.finish()

@@ -28,7 +28,7 @@ COLOURS = {"info": "#1565c0", "ok": "#2e7d32", "error": "#c62828", "busy": "#ef6
 class Panel(w.VBox):
     """A ``VBox`` with a status line, an output area and a one-thread worker."""
 
-    def __init__(self, title: str, **kwargs: Any) -> None:
+    def __init__(self, title: str, css: str = "", **kwargs: Any) -> None:
         self.title = w.HTML(f"<b>{html.escape(title)}</b>")
         self.status = w.HTML("")
         self.output = w.Output(layout=w.Layout(max_height="24em", overflow="auto",
@@ -37,6 +37,9 @@ class Panel(w.VBox):
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jupyter-deploy-panel")
         self._lock = threading.Lock()
         super().__init__(**kwargs)
+        self.add_class("jd-panel")
+        if css:
+            self.add_class(f"jd-panel-{css}")
 
     # -- reporting -----------------------------------------------------------------------------
 

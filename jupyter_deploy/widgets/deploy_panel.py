@@ -43,7 +43,7 @@ class DeployPanel(Panel):
     def __init__(self, name: str = "", environments: Environments | None = None,
                  on_deployed: Callable[[Any], None] | None = None,
                  entry_script: str = "score.py", models: tuple[str, ...] = ()) -> None:
-        super().__init__("Deploy")
+        super().__init__("Deploy", css="deploy")
         self.environments = environments or (lambda: {})
         self.on_deployed = on_deployed
         self.service: deployments.Deployment | None = None

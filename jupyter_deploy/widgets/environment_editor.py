@@ -73,7 +73,7 @@ class EnvironmentPanel(Panel):
     def __init__(self, env: Environment | None = None,
                  on_save: Callable[[Environment], None] | None = None,
                  catalog: Catalog | None = None, load_images: bool = True) -> None:
-        super().__init__("Environment")
+        super().__init__("Environment", css="env")
         self.on_save = on_save
         self.catalog = catalog or Catalog()
         self.saved: Environment | None = None

@@ -36,7 +36,7 @@ class ScoringPanel(Panel):
     def __init__(self, name: str | None = None, sample: Any = None,
                  namespace: dict[str, Any] | None = None,
                  on_result: Callable[[ScoreView], None] | None = None) -> None:
-        super().__init__("Score")
+        super().__init__("Score", css="score")
         self.namespace = namespace if namespace is not None else {}
         self.on_result = on_result
         self.last_result: ScoreView | None = None

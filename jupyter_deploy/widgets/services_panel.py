@@ -24,7 +24,7 @@ class ServicesPanel(Panel):
     """A table of services with per-row Logs / Stop / Remove buttons and a Refresh button."""
 
     def __init__(self, refresh: bool = True) -> None:
-        super().__init__("Services")
+        super().__init__("Services", css="services")
         self.refresh_button = w.Button(description="Refresh", icon="refresh")
         self.refresh_button.on_click(lambda _: self.refresh())
         self.table = w.VBox([])

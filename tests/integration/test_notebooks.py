@@ -68,6 +68,8 @@ def check_magics(cells: list[str]) -> None:
     assert "Service 'magics-demo' is healthy" in everything
     scores = next(c for c in cells if "answered 200" in c)
     assert "385.0" in scores and "220.0" in scores
+    assert "Status: Downloaded newer image for 127.0.0.1:5000/jupyter-deploy/magics-demo:" in (
+        everything)
     assert "Service 'magics-demo' reloaded" in everything
     assert "'Dockerfile', 'app', 'models'" in everything
     assert "Stopped" in everything and "Service 'magics-demo' removed." in everything

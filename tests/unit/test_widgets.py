@@ -20,7 +20,7 @@ from jupyter_deploy.environment import Environment
 from jupyter_deploy.errors import PortInUseError
 from jupyter_deploy.images import BuiltImage
 from jupyter_deploy.widgets import DeployPanel, EnvironmentPanel, ScoringPanel, ServicesPanel
-from tests.unit.test_magics import FakeCore, FakeService
+from test_magics import FakeCore, FakeService
 
 
 def shown(panel: Any) -> str:
