@@ -14,13 +14,13 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from test_magics import FakeCore, FakeService
 
 from jupyter_deploy import deployments
 from jupyter_deploy.environment import Environment
 from jupyter_deploy.errors import PortInUseError
 from jupyter_deploy.images import BuiltImage
 from jupyter_deploy.widgets import DeployPanel, EnvironmentPanel, ScoringPanel, ServicesPanel
-from test_magics import FakeCore, FakeService
 
 
 def shown(panel: Any) -> str:
