@@ -75,8 +75,9 @@ def package_image(
 ) -> Package:
     """Build ``spec`` and push it to ``registry`` as ``<registry>/package:<content hash>``.
 
-    The local copy named after the registry is removed after the push, so ``pull()`` really
-    fetches it from the registry (the build's own tag and every layer stay in the engine).
+    The local copy named after the registry is removed after the push (or a failed push), so
+    ``pull()`` really fetches it from the registry and no half-made name is left behind; the
+    build's own tag and every layer stay in the engine for the cache.
 
     Raises:
         EntryScriptError, DependencyError, BuildError: before or while building.
@@ -89,9 +90,11 @@ def package_image(
     with translate_docker_errors(f"tagging {built.tag} as {location}"):
         docker_client().images.get(built.tag).tag(f"{registry}/{PACKAGE_REPOSITORY}", digest)
     log(f"Pushing {location} …")
-    log(images.push(location))
-    with translate_docker_errors(f"untagging {location}"):
-        docker_client().images.remove(location)
+    try:
+        log(images.push(location))
+    finally:
+        with translate_docker_errors(f"untagging {location}"):
+            docker_client().images.remove(location)
     log(f"Package {location} is in the workspace registry.")
     return Package(spec, RegistryCredentials(address=registry), location=location)
 

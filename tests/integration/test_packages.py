@@ -257,3 +257,22 @@ def _with(spec: PackageSpec, env: Environment) -> PackageSpec:
     from dataclasses import replace
 
     return replace(spec, name=f"pkgtest-{env.name}", environment=env)
+
+
+def test_the_cli_builds_a_base_image_into_the_workspace_registry(
+    a_workspace: Workspace, tmp_path: Path, test_labels: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+):
+    # Given a Dockerfile in a folder, as `az acr build --image myimage:v1 --file Dockerfile .`
+    (tmp_path / "Dockerfile").write_text("FROM jupyter-deploy/python:3.11\nCOPY note.txt /\n")
+    (tmp_path / "note.txt").write_text(f"{tmp_path.name}\n")
+    labels = [f"--label={k}={v}" for k, v in test_labels.items()]
+    # When the CLI builds and pushes it
+    assert main(["image", "build", str(tmp_path), "--image", "myimage",
+                 "-w", str(a_workspace.root), *labels]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    # Then the build streamed, the push reported its digest, and one summary line ends it
+    assert any("Step 2/" in line for line in out)
+    assert any("digest: sha256:" in line for line in out)
+    assert out[-1].startswith("Run ID: ") and " was successful after 0m" in out[-1]
+    assert out[-1].endswith(f"({a_workspace.registry}/myimage:latest)")
