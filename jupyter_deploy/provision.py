@@ -24,6 +24,8 @@ Log = Callable[[str], None]
 
 #: Debian packages that give a real engine, the registry binary and the offline image builder.
 APT_PACKAGES = ("docker.io", "docker-registry", "debootstrap", "apache2-utils")
+#: The commands those packages give beside the engine.
+TOOLS = ("docker-registry", "debootstrap", "htpasswd")
 
 
 def provision(log: Log = print) -> None:
@@ -33,6 +35,7 @@ def provision(log: Log = print) -> None:
         DockerUnavailableError: no engine, and none could be installed or started here.
         DeployError: the registry or the base image could not be made.
     """
+    ensure_tools(log)
     ensure_engine(log)
     status = ensure_registry(log)
     log(f"Local registry answers at {status.address} ({status.mode}).")
@@ -48,9 +51,24 @@ def ensure_engine(log: Log = print, timeout: float = 60.0) -> None:
     if engine_reachable():
         log("Docker engine answers.")
         return
-    if shutil.which("dockerd") is None or _missing_tools():
+    if shutil.which("dockerd") is None:
         _apt_install(log)
     _start_dockerd(log, timeout)
+
+
+def ensure_tools(log: Log = print) -> None:
+    """Install the registry binary, debootstrap and htpasswd when missing (root on Debian only).
+
+    Elsewhere nothing is forced: the registry then runs as the ``registry:2`` image, and the
+    missing tools are named so a user knows what they would add.
+    """
+    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
+    if not missing:
+        return
+    if _can_apt():
+        _apt_install(log)
+    else:
+        log(f"Not installed (optional here): {', '.join(missing)}.")
 
 
 def ensure_registry(log: Log = print) -> RegistryStatus:
@@ -62,12 +80,12 @@ def ensure_registry(log: Log = print) -> RegistryStatus:
     return registry.start()
 
 
-def _missing_tools() -> bool:
-    return any(shutil.which(t) is None for t in ("docker-registry", "debootstrap"))
+def _can_apt() -> bool:
+    return os.geteuid() == 0 and shutil.which("apt-get") is not None
 
 
 def _apt_install(log: Log) -> None:
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+    if not _can_apt():
         if shutil.which("dockerd") is None:
             raise DockerUnavailableError(
                 f"No Docker engine is reachable and this is not a root Debian machine, so none "
