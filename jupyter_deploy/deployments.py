@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from docker.models.containers import Container
 
 from . import containers, extensibility, images
 from .base_image import ensure_default_base_image
+from .base_images import resolve_base
 from .config import LABEL_MANAGED, get_config
 from .engine import docker_client, translate_docker_errors
 from .environment import Environment
@@ -56,6 +58,7 @@ def build_package(
     Raises:
         EntryScriptError, DependencyError, BuildError, DockerUnavailableError.
     """
+    spec = replace(spec, environment=resolve_base(spec.environment, log, labels))
     ensure_base_image(spec.environment, log)
     with tempfile.TemporaryDirectory(prefix="jd-context-") as tmp:
         context = write_build_context(spec, Path(tmp) / "context", log)

@@ -276,3 +276,22 @@ def test_the_cli_builds_a_base_image_into_the_workspace_registry(
     assert any("digest: sha256:" in line for line in out)
     assert out[-1].startswith("Run ID: ") and " was successful after 0m" in out[-1]
     assert out[-1].endswith(f"({a_workspace.registry}/myimage:latest)")
+
+
+def test_a_native_deploy_builds_its_base_dockerfile_first(
+    a_workspace: Workspace, a_spec: PackageSpec, a_service_name: str
+):
+    # Given an environment whose base comes from a Dockerfile
+    from jupyter_deploy.deployments import deploy
+
+    dockerfile = "FROM jupyter-deploy/python:3.11\nENV SLOW_SOFTWARE=installed\n"
+    env = Environment(name="native-dockerfile", base_dockerfile=dockerfile, pip=PINNED)
+    # When it is deployed with the native API
+    service = deploy(a_service_name, a_spec.entry_script, a_spec.models, env,
+                     labels=a_workspace.labels)
+    # Then the service runs on that base and scores
+    try:
+        assert len(service.score(SAMPLE).value) == 2
+        assert "SLOW_SOFTWARE=installed" in service.container.attrs["Config"]["Env"]
+    finally:
+        service.remove()
