@@ -19,7 +19,9 @@ from ._version import __version__
 from .deployments import Deployment, DeploymentCollection, build_package, deploy, run_image
 from .environment import Environment, RegistryCredentials
 from .errors import DeployError
+from .packages import Package, package_dockerfile, package_image
 from .packaging import ModelFiles, PackageSpec, write_build_context
+from .workspace import Workspace
 
 services = DeploymentCollection()
 
@@ -29,11 +31,15 @@ __all__ = [
     "DeploymentCollection",
     "Environment",
     "ModelFiles",
+    "Package",
     "PackageSpec",
     "RegistryCredentials",
+    "Workspace",
     "__version__",
     "build_package",
     "deploy",
+    "package_dockerfile",
+    "package_image",
     "run_image",
     "services",
     "write_build_context",
