@@ -19,6 +19,17 @@ from typing import Any
 import yaml
 
 from .environment import Environment, RegistryCredentials
+from .environment_schema import (
+    CONDA,
+    INFERENCE,
+    NATIVE,
+    SDK_ENV,
+    SDK_PASSTHROUGH,
+    check,
+    is_str_list,
+    located,
+    prefixed,
+)
 from .errors import EnvironmentSpecError
 
 FORMATS: tuple[str, ...] = ("yaml", "json", "conda", "inference-config", "azureml")
@@ -31,36 +42,6 @@ _SDK_EXTRA_DEFAULTS: dict[str, Any] = {
     "python.condaDependenciesFile": None,
     "python.condaDependencies.name": "project_environment",
 }
-#: Whole sections of the SDK's environment JSON with no local meaning, kept verbatim.
-_SDK_PASSTHROUGH = ("spark", "databricks", "r", "assetId", "environmentVariablesFile")
-
-# Tiny schema language: a type, a tuple of allowed types, "str-list", "str-map" or a dict.
-_OPT_STR = (str, type(None))
-_OPT_BOOL = (bool, type(None))
-_REGISTRY = {"address": _OPT_STR, "username": _OPT_STR, "password": _OPT_STR}
-_NATIVE: dict[str, Any] = {
-    "name": str, "base_image": _OPT_STR, "pip": "str-list", "conda": "str-list",
-    "channels": "str-list", "env_vars": "str-map", "registry": _REGISTRY,
-    "user_managed": bool, "interpreter_path": str, "base_dockerfile": _OPT_STR,
-    "docker_arguments": "str-list", "shm_size": _OPT_STR, "python_version": _OPT_STR,
-    "inferencing_stack_version": _OPT_STR, "version": _OPT_STR, "extras": dict,
-}
-_CONDA_DEPS = {"name": _OPT_STR, "channels": "str-list", "dependencies": list,
-               "prefix": _OPT_STR, "variables": "str-map"}
-_SDK_ENV: dict[str, Any] = {
-    "name": _OPT_STR, "version": _OPT_STR, "inferencingStackVersion": _OPT_STR,
-    "environmentVariables": "str-map",
-    "docker": {"arguments": "str-list", "baseDockerfile": _OPT_STR, "baseImage": _OPT_STR,
-               "baseImageRegistry": _REGISTRY, "enabled": _OPT_BOOL, "sharedVolumes": _OPT_BOOL,
-               "shmSize": _OPT_STR, "gpuSupport": _OPT_BOOL, "platform": object,
-               "buildContext": object},
-    "python": {"baseCondaEnvironment": _OPT_STR, "condaDependencies": _CONDA_DEPS,
-               "condaDependenciesFile": _OPT_STR, "interpreterPath": _OPT_STR,
-               "userManagedDependencies": _OPT_BOOL},
-    **{key: object for key in _SDK_PASSTHROUGH},
-}
-_INFERENCE: dict[str, Any] = {"entryScript": str, "sourceDirectory": _OPT_STR,
-                              "environment": _SDK_ENV}
 
 
 @dataclass(frozen=True)
@@ -85,7 +66,7 @@ def loads(text: str, format: str | None = None, name: str | None = None) -> Envi
     """
     data = _parse(text)
     fmt = _check_format(format) if format else detect(data)
-    with _located(text):
+    with located(text):
         env = _from_data(data, fmt)
     return env.with_changes(name=name) if name else env
 
@@ -139,8 +120,8 @@ def loads_inference_config(text: str) -> InferenceSpec:
         EnvironmentSpecError: bad syntax, an unknown key or a wrong type, with its path and line.
     """
     data = _parse(text)
-    with _located(text):
-        _check(data, _INFERENCE, "")
+    with located(text):
+        check(data, INFERENCE, "")
         if "entryScript" not in data:
             raise EnvironmentSpecError("is required: name the scoring script", "entryScript")
         env = _from_sdk(data.get("environment") or {}, "environment.")
@@ -193,7 +174,7 @@ def _check_format(fmt: str) -> str:
 
 def _from_data(data: dict[str, Any], fmt: str) -> Environment:
     if fmt == "inference-config":
-        _check(data, _INFERENCE, "")
+        check(data, INFERENCE, "")
         return _from_sdk(data.get("environment") or {}, "environment.")
     if fmt == "azureml":
         return _from_sdk(data, "")
@@ -203,7 +184,7 @@ def _from_data(data: dict[str, Any], fmt: str) -> Environment:
 
 
 def _from_native(data: dict[str, Any]) -> Environment:
-    _check(data, _NATIVE, "")
+    check(data, NATIVE, "")
     fields = {k: v for k, v in data.items() if v is not None and k != "registry"}
     registry = data.get("registry")
     if registry:
@@ -212,6 +193,7 @@ def _from_native(data: dict[str, Any]) -> Environment:
 
 
 def _from_conda(data: dict[str, Any], prefix: str) -> Environment:
+    check(data, CONDA, prefix)
     conda, pip = _split_dependencies(data.get("dependencies") or [], f"{prefix}dependencies")
     name = data.get("name") or "default"
     return Environment(name=name if _is_name(name) else "default", conda=tuple(conda),
@@ -226,7 +208,7 @@ def _split_dependencies(items: list[Any], key: str) -> tuple[list[str], list[str
     for index, item in enumerate(items):
         if isinstance(item, str):
             conda.append(item)
-        elif isinstance(item, dict) and set(item) == {"pip"} and _is_str_list(item["pip"]):
+        elif isinstance(item, dict) and set(item) == {"pip"} and is_str_list(item["pip"]):
             pip.extend(item["pip"])
         else:
             raise EnvironmentSpecError(
@@ -236,7 +218,7 @@ def _split_dependencies(items: list[Any], key: str) -> tuple[list[str], list[str
 
 
 def _from_sdk(data: dict[str, Any], prefix: str) -> Environment:
-    _check(data, _SDK_ENV, prefix)
+    check(data, SDK_ENV, prefix)
     docker, python = data.get("docker") or {}, data.get("python") or {}
     conda_deps = python.get("condaDependencies") or {}
     conda, pip = _split_dependencies(conda_deps.get("dependencies") or [],
@@ -247,7 +229,7 @@ def _from_sdk(data: dict[str, Any], prefix: str) -> Environment:
                                                    "condaDependenciesFile") if k in python}
     if "name" in conda_deps:
         extras["python.condaDependencies.name"] = conda_deps["name"]
-    extras |= {k: data[k] for k in _SDK_PASSTHROUGH if k in data}
+    extras |= {k: data[k] for k in SDK_PASSTHROUGH if k in data}
     extras = {k: v for k, v in extras.items() if k not in _SDK_EXTRA_DEFAULTS
               or v != _SDK_EXTRA_DEFAULTS[k]}
     registry = docker.get("baseImageRegistry") or {}
@@ -264,116 +246,13 @@ def _from_sdk(data: dict[str, Any], prefix: str) -> Environment:
         "version": data.get("version"), "extras": extras,
         "registry": RegistryCredentials(**registry) if any(registry.values()) else None,
     }
-    with _prefixed(prefix):
+    with prefixed(prefix):
         return Environment(**fields)
 
-
-def _check(data: Any, schema: Any, path: str) -> None:
-    """Validate ``data`` against ``schema``; the error names the dotted key path."""
-    key = path.rstrip(".") or None
-    if isinstance(schema, dict):
-        if not isinstance(data, dict):
-            raise EnvironmentSpecError(f"must be a mapping, got {_kind(data)}", key)
-        for name, value in data.items():
-            if name not in schema:
-                known = ", ".join(sorted(schema))
-                raise EnvironmentSpecError(f"unknown key (known keys: {known})", f"{path}{name}")
-            _check(value, schema[name], f"{path}{name}.")
-    elif schema == "str-list":
-        if not _is_str_list(data):
-            raise EnvironmentSpecError(f"must be a list of strings, got {_kind(data)}", key)
-    elif schema == "str-map":
-        if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
-            raise EnvironmentSpecError(f"must map names to strings, got {_kind(data)}", key)
-    elif not isinstance(data, schema) or (schema is int and isinstance(data, bool)):
-        raise EnvironmentSpecError(f"must be {_expected(schema)}, got {_kind(data)}", key)
-
-
-def _is_str_list(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
 def _is_name(value: Any) -> bool:
     return isinstance(value, str) and bool(value) and value[0].isalnum()
-
-
-def _kind(value: Any) -> str:
-    return "null" if value is None else type(value).__name__
-
-
-def _expected(schema: Any) -> str:
-    types = schema if isinstance(schema, tuple) else (schema,)
-    return " or ".join("null" if t is type(None) else t.__name__ for t in types)
-
-
-class _located:
-    """Context manager adding the line of the failing key (found in ``text``) to spec errors."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: Any, error: Any, tb: Any) -> None:
-        if isinstance(error, EnvironmentSpecError) and error.key and error.line is None:
-            line = key_line(self.text, error.key)
-            if line:
-                raise EnvironmentSpecError(_bare(error), error.key, line) from error
-
-
-class _prefixed:
-    """Context manager putting ``prefix`` before the key of spec errors raised inside."""
-
-    def __init__(self, prefix: str) -> None:
-        self.prefix = prefix
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: Any, error: Any, tb: Any) -> None:
-        if isinstance(error, EnvironmentSpecError) and error.key and self.prefix:
-            key = _native_to_sdk_key(error.key)
-            raise EnvironmentSpecError(_bare(error), f"{self.prefix}{key}") from error
-
-
-def _bare(error: EnvironmentSpecError) -> str:
-    text = error.message
-    return text.split(f"{error.key}: ", 1)[1] if error.key and f"{error.key}: " in text else text
-
-
-def _native_to_sdk_key(key: str) -> str:
-    mapping = {"name": "name", "env_vars": "environmentVariables",
-               "pip": "python.condaDependencies.dependencies.pip",
-               "conda": "python.condaDependencies.dependencies"}
-    head, sep, rest = key.partition("[")
-    return mapping.get(head, head) + sep + rest
-
-
-def key_line(text: str, key: str) -> int | None:
-    """The 1-based line of dotted ``key`` (``a.b[2].c``) in YAML/JSON ``text``, if found."""
-    try:
-        node = yaml.compose(text)
-    except yaml.YAMLError:
-        return None
-    line = None
-    for part in key.replace("[", ".[").split("."):
-        if node is None or not part:
-            break
-        node, line = _child(node, part, line)
-    return line
-
-
-def _child(node: Any, part: str, line: int | None) -> tuple[Any, int | None]:
-    if part.startswith("[") and isinstance(node, yaml.SequenceNode):
-        index = int(part.strip("[]"))
-        child = node.value[index] if index < len(node.value) else None
-        return child, child.start_mark.line + 1 if child is not None else line
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            if key_node.value == part:
-                return value_node, key_node.start_mark.line + 1
-    return None, line
 
 
 # -- writing -----------------------------------------------------------------------------------
@@ -434,5 +313,5 @@ def _sdk_dict(env: Environment) -> dict[str, Any]:
     }
     if env.inferencing_stack_version is not None:
         data["inferencingStackVersion"] = env.inferencing_stack_version
-    data |= {k: extras[k] for k in _SDK_PASSTHROUGH if k in extras}
+    data |= {k: extras[k] for k in SDK_PASSTHROUGH if k in extras}
     return data

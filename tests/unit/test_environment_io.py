@@ -136,3 +136,9 @@ def test_an_unknown_format_lists_the_known_ones(a_full_environment: Environment)
 def test_a_missing_file_is_a_spec_error(tmp_path: Path):
     with pytest.raises(EnvironmentSpecError, match="cannot read"):
         environment_io.load(tmp_path / "nope.yml")
+
+
+def test_a_conda_file_with_an_unknown_key_names_it():
+    with pytest.raises(EnvironmentSpecError) as caught:
+        environment_io.loads("name: x\ndependencies:\n- numpy\nchanels:\n- conda-forge\n")
+    assert (caught.value.key, caught.value.line) == ("chanels", 4)
