@@ -191,7 +191,8 @@ def test_a_custom_base_image_seed_deploys_a_healthy_service(
         assert service.state == "Healthy"
         assert len(service.run(json.dumps(SAMPLE))) == 2
         # And the password is nowhere the engine shows
-        inspect = json.dumps(service.deployment.container.attrs)
+        container = service.deployment.container
+        inspect = json.dumps([container.attrs, container.image.attrs if container.image else {}])
         assert PRIVATE_PASSWORD not in inspect
     finally:
         service.delete()

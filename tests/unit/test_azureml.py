@@ -177,3 +177,10 @@ def test_a_local_deploy_configuration_carries_the_port():
 def test_only_local_deployments_are_accepted(a_workspace: Workspace):
     with pytest.raises(ConfigurationError, match="locally"):
         Model.deploy(a_workspace, "svc", [], None)
+
+
+def test_a_conda_dependencies_file_is_read(tmp_path: Path):
+    (tmp_path / "env.yml").write_text("dependencies:\n- pip:\n  - requests==2.32.3\n")
+    env = Environment("withfile")
+    env.python.conda_dependencies_file = str(tmp_path / "env.yml")
+    assert env.to_native().pip == ("requests==2.32.3",)

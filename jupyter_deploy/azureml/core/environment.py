@@ -77,6 +77,8 @@ class Environment:
     def to_native(self) -> NativeEnvironment:
         """The frozen native spec the core builds from.
 
+        A ``python.conda_dependencies_file`` that exists replaces ``conda_dependencies``.
+
         Raises:
             EnvironmentSpecError: a field is invalid (the message names it).
         """
@@ -95,7 +97,10 @@ class Environment:
             inferencing_stack_version=self.inferencing_stack_version, version=self.version,
             extras={k: v for k, v in extras.items() if v != _DEFAULTS.get(k, object())},
         )
-        return python.conda_dependencies.apply_to(env)
+        deps = python.conda_dependencies
+        if python.conda_dependencies_file and Path(python.conda_dependencies_file).is_file():
+            deps = CondaDependencies(python.conda_dependencies_file)
+        return deps.apply_to(env)
 
     @classmethod
     def from_native(cls, env: NativeEnvironment) -> Environment:
