@@ -37,13 +37,29 @@ def wants_raw_request(func: Callable[..., Any]) -> bool:
 
 
 class Headers(Mapping[str, str]):
-    """Case-insensitive, read-only request headers (first value wins, like Werkzeug's ``get``)."""
+    """Case-insensitive, read-only request headers (first value wins, like Werkzeug's ``get``).
 
-    def __init__(self, pairs: Iterable[tuple[str, str]]) -> None:
-        self._items = list(pairs)
-        self._map: dict[str, str] = {}
-        for key, value in self._items:
-            self._map.setdefault(key.lower(), value)
+    Built from the ASGI scope's byte pairs, decoded only when first read: most requests never
+    look at their headers as text.
+    """
+
+    def __init__(self, pairs: Iterable[tuple[str, str]] = (),
+                 raw: Iterable[tuple[bytes, bytes]] | None = None) -> None:
+        self._raw = raw
+        self._pairs: list[tuple[str, str]] | None = None if raw is not None else list(pairs)
+        self._lookup: dict[str, str] | None = None
+
+    @property
+    def _items(self) -> list[tuple[str, str]]:
+        if self._pairs is None:
+            self._pairs = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self._raw or ()]
+        return self._pairs
+
+    @property
+    def _map(self) -> dict[str, str]:
+        if self._lookup is None:
+            self._lookup = {k.lower(): v for k, v in reversed(self._items)}
+        return self._lookup
 
     def __getitem__(self, key: str) -> str:
         return self._map[key.lower()]

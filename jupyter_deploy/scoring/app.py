@@ -13,7 +13,7 @@ import logging
 import time
 import traceback
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
 try:
@@ -75,9 +75,8 @@ class ScoringApp:
         if scope["type"] != "http":
             return
         started = time.perf_counter()
-        headers = aml.Headers((k.decode("latin-1"), v.decode("latin-1"))
-                              for k, v in scope["headers"])
-        ids = request_ids(headers._map)
+        headers = aml.Headers(raw=scope["headers"])
+        ids = request_ids(scope["headers"])
         if isinstance(ids, str):
             await respond(send, 431, to_json(protocol.error_body(ids)), self.fixed)
             return
@@ -87,7 +86,8 @@ class ScoringApp:
             status, body, extra = 413, to_json(protocol.error_body(
                 f"Request body is larger than {self.settings.max_body} bytes "
                 f"(raise {protocol.ENV_MAX_BODY} to accept it).")), []
-        await respond(send, status, body, [*extra, *ids, *self.fixed, *self._cors(headers)])
+        cors = self._cors(headers) if self.origins else []
+        await respond(send, status, body, [*extra, *ids, *self.fixed, *cors])
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s %d %.3fms %d", scope["method"], scope["path"], status,
                       (time.perf_counter() - started) * 1000, len(body))
@@ -188,13 +188,25 @@ def _error(status: int, message: str, run_failed: bool = False) -> tuple[int, by
         (b"content-type", JSON), (protocol.RUN_FAILED_HEADER.encode(), str(run_failed).encode())]
 
 
-def request_ids(headers: dict[str, str]) -> Headers | str:
-    """The request-id headers to answer with, or the 431 message when one is too long."""
-    request_id = headers.get(protocol.REQUEST_ID) or str(uuid.uuid4())
+_ID_HEADERS = {protocol.REQUEST_ID.encode(): 0, protocol.LEGACY_REQUEST_ID.encode(): 1,
+               protocol.CLIENT_REQUEST_ID.encode(): 2, b"traceid": 3}
+
+
+def request_ids(raw: Iterable[tuple[bytes, bytes]]) -> Headers | str:
+    """The request-id headers to answer with, or the 431 message when one is too long.
+
+    The peer's rules: ``x-request-id`` is echoed or generated; ``x-ms-client-request-id`` is
+    echoed, and ``x-ms-request-id`` (deprecated) defaults to the client id, then the request id.
+    """
+    found: list[bytes] = [b"", b"", b"", b""]
+    for name, value in raw:
+        index = _ID_HEADERS.get(name)
+        if index is not None and not found[index]:
+            found[index] = value
+    request_id, legacy, client, trace = found
+    request_id = request_id or str(uuid.uuid4()).encode()
     if len(request_id) > protocol.HEADER_LIMIT:
         return f"x-request-id must not exceed {protocol.HEADER_LIMIT} characters"
-    legacy = headers.get(protocol.LEGACY_REQUEST_ID, "")
-    client = headers.get(protocol.CLIENT_REQUEST_ID, "")
     if legacy:
         client = client or legacy
     else:
@@ -202,14 +214,12 @@ def request_ids(headers: dict[str, str]) -> Headers | str:
     if len(legacy) > protocol.HEADER_LIMIT or len(client) > protocol.HEADER_LIMIT:
         return (f"x-ms-request-id and x-ms-client-request-id must not exceed "
                 f"{protocol.HEADER_LIMIT} characters")
-    found = [(protocol.REQUEST_ID.encode(), request_id.encode()),
-             (protocol.LEGACY_REQUEST_ID.encode(), legacy.encode())]
+    ids = [(b"x-request-id", request_id), (b"x-ms-request-id", legacy)]
     if client:
-        found.append((protocol.CLIENT_REQUEST_ID.encode(), client.encode()))
-    trace = headers.get("traceid")
+        ids.append((b"x-ms-client-request-id", client))
     if trace:
-        found.append((b"traceid", trace.encode()))
-    return found
+        ids.append((b"traceid", trace))
+    return ids
 
 
 async def read_body(receive: Receive, limit: int) -> bytes:

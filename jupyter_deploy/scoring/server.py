@@ -112,6 +112,7 @@ def serve(settings: Settings) -> None:
 
 def _serve_one(uvicorn: Any, settings: Settings, sock: socket.socket) -> None:
     config = uvicorn.Config(prepare(settings), http="httptools", loop="asyncio",
+                            proxy_headers=False,
                             lifespan="off", access_log=False, log_config=None,
                             log_level=settings.log_level.lower(), timeout_keep_alive=30)
     uvicorn.Server(config).run(sockets=[sock])
