@@ -15,11 +15,10 @@ import re
 import time
 from typing import Any
 
-from .config import CONTAINER_PORT, LABEL_MANAGED, LABEL_PREFIX, get_config
+from .config import CONTAINER_PORT, LABEL_MANAGED, get_config
 from .engine import HOW_TO_START, docker_client, translate_docker_errors
 from .errors import ConfigurationError, DockerUnavailableError
-
-LABEL_SERVICE = f"{LABEL_PREFIX}.service"
+from .service_record import LABEL_SERVICE
 
 _CONTAINER_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")

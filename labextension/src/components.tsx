@@ -112,7 +112,17 @@ function ContainerRow(props: { container: IContainer; actions: IActions }): JSX.
         <span className="jp-DeployRow-name" title={c.id}>
           {c.name}
         </span>
-        {c.ours && <span className="jp-DeployBadge">service</span>}
+        {c.service ? (
+          <span className="jp-DeployBadge" title={`jupyter_deploy service ${c.service}`}>
+            service
+          </span>
+        ) : (
+          c.ours && (
+            <span className="jp-DeployBadge jp-mod-managed" title="Made by jupyter_deploy">
+              managed
+            </span>
+          )
+        )}
         {c.health && <span className={`jp-DeployHealth-${c.health}`}>{c.health}</span>}
       </div>
       <div className="jp-DeployRow-detail" title={c.image}>

@@ -52,7 +52,8 @@ def a_pushed_image(
 def a_running_service(a_service_name: str, test_labels: dict[str, str]) -> Iterator[Any]:
     """A container labelled as one of our services (the base image, sleeping)."""
     container = docker_client().containers.run(
-        get_config().default_base_image, ["sleep", "600"], name=a_service_name, detach=True,
+        get_config().default_base_image, ["sh", "-c", "echo hello-from-the-log; sleep 600"],
+        name=a_service_name, detach=True,
         ports={"5001/tcp": ("127.0.0.1", None)},
         labels={**test_labels, "jupyter_deploy.managed": "true",
                 "jupyter_deploy.service": a_service_name},
@@ -146,3 +147,35 @@ def test_the_error_state_says_how_to_start_the_engine(
     assert "jupyter-deploy setup" in text
     a_page.wait_for_selector(f"{SIDEBAR} .jp-DeploySection-registry")
     screenshot(a_page, "sidebar-engine-down")
+
+
+def test_logs_pull_and_palette_commands(
+    a_lab_server: Callable[..., LabServer], a_page: Any, a_registry: LocalRegistry,
+    a_pushed_image: str, a_running_service: Any,
+) -> None:
+    # Given the sidebar shows a running service and the pushed image is not in the engine
+    docker_client().images.remove(a_pushed_image, force=True)
+    server = a_lab_server([a_registry.address])
+    open_sidebar(a_page, server)
+    row = f'{SIDEBAR} .jp-DeployContainer-row[data-name="{a_running_service.name}"]'
+    # When the user opens the service's logs
+    a_page.click(f"{row} button:has-text('Logs')")
+    # Then a log viewer opens in the main area with what the container printed
+    log = a_page.wait_for_selector(".jp-DeployLogs pre:has-text('hello-from-the-log')")
+    assert "hello-from-the-log" in log.inner_text()
+    screenshot(a_page, "sidebar-logs")
+    # When the user pulls the pushed tag from the registry section
+    a_page.click(f'{SIDEBAR} .jp-DeployRepository-row[data-name="{REPOSITORY}"] '
+                 ".jp-DeployRow-toggle")
+    a_page.click(f'{SIDEBAR} [data-reference="{a_pushed_image}"] button:has-text("Pull")')
+    # Then the engine has the image again and the local image list shows it
+    a_page.wait_for_selector(f"{SIDEBAR} .jp-DeployImage-row:has-text('{REPOSITORY}:v1')",
+                             timeout=60_000)
+    assert images.exists(a_pushed_image)
+    # And the palette offers the sidebar's commands
+    a_page.keyboard.press("Control+Shift+C")
+    a_page.fill(".jp-mod-left .lm-CommandPalette-input, .lm-CommandPalette-input", "Deploy:")
+    labels = a_page.eval_on_selector_all(
+        ".lm-CommandPalette-item .lm-CommandPalette-itemLabel", "els => els.map(e => e.innerText)")
+    assert "Deploy: Refresh Images and Containers" in labels
+    assert "Deploy: Pull an Image…" in labels
