@@ -20,6 +20,7 @@ export const PAGE = 100;
 export interface IActions {
   act(container: IContainer, action: ContainerAction): Promise<void>;
   showLogs(container: IContainer): void;
+  showStats(container: IContainer): Promise<void>;
   copySnippet(container: IContainer): void;
   pull(reference: string): Promise<void>;
 }
@@ -136,6 +137,11 @@ function ContainerRow(props: { container: IContainer; actions: IActions }): JSX.
         <button onClick={() => actions.showLogs(c)} title="Show the log tail">
           Logs
         </button>
+        {running && (
+          <button onClick={() => void actions.showStats(c)} title="Memory and CPU now">
+            Stats
+          </button>
+        )}
         {c.scoring_uri && running && (
           <a
             className="jp-DeployRow-link"
@@ -305,7 +311,7 @@ function TagRow(props: { address: string; tag: ITag; actions: IActions }): JSX.E
   );
 }
 
-function formatSize(bytes: number | null): string {
+export function formatSize(bytes: number | null): string {
   if (bytes === null || bytes === undefined) {
     return 'size unknown';
   }

@@ -19,7 +19,7 @@ import {
 } from '@jupyterlab/apputils';
 import { LabIcon } from '@jupyterlab/ui-components';
 
-import { IActions } from './components';
+import { formatSize, IActions } from './components';
 import { createLogViewer } from './logs';
 import { ContainerAction, DeployModel, describe } from './model';
 import { DeploySidebar, SIDEBAR_ID } from './sidebar';
@@ -70,6 +70,18 @@ function makeActions(app: JupyterFrontEnd, model: DeployModel): IActions {
     },
     showLogs(container: IContainer): void {
       void app.commands.execute(CommandIDs.logs, { id: container.id, name: container.name });
+    },
+    async showStats(container: IContainer): Promise<void> {
+      try {
+        const stats = await model.stats(container.id);
+        const cpu = stats.cpu_percent === null ? '' : ` · CPU ${stats.cpu_percent}%`;
+        Notification.info(
+          `${container.name}: memory ${formatSize(stats.memory_bytes)}${cpu}`,
+          { autoClose: 5000 }
+        );
+      } catch (error) {
+        Notification.error(describe(error).message, { autoClose: 8000 });
+      }
     },
     copySnippet(container: IContainer): void {
       Clipboard.copyToSystem(container.snippet ?? '');

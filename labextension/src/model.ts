@@ -15,6 +15,7 @@ import {
   IRegistryState,
   IRepositoryPage,
   ISettings,
+  IStats,
   ITagList,
   ITagState
 } from './types';
@@ -144,6 +145,11 @@ export class DeployModel {
     });
     void this.refreshNow();
     return answer.status;
+  }
+
+  /** Memory (and CPU when the engine has a previous sample) of one container. */
+  async stats(id: string): Promise<IStats> {
+    return requestAPI<IStats>(`containers/${segment(id)}/stats`);
   }
 
   /** The last `lines` lines of a container's log. */

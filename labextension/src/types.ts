@@ -71,6 +71,13 @@ export interface IContainer {
   snippet: string | null;
 }
 
+export interface IStats {
+  id: string;
+  memory_bytes: number | null;
+  memory_limit: number | null;
+  cpu_percent: number | null;
+}
+
 /** A registry as the panel holds it: its repositories load with it, tags on demand. */
 export interface IRegistryState extends IRegistry {
   repositories: string[] | null;

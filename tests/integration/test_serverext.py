@@ -268,3 +268,14 @@ async def test_an_unreachable_engine_is_a_503_that_says_how_to_start_one(
     assert "jupyter-deploy setup" in settings["engine"]["error"]
     assert code == 503
     assert "jupyter-deploy setup" in body["message"]
+
+
+async def test_stats_give_the_memory_the_engine_reports(
+    jp_fetch: Any, a_sleeping_service: Any
+) -> None:
+    # Given a running container
+    # When the panel asks for its stats
+    stats = await get_json(jp_fetch, "containers", a_sleeping_service.name, "stats")
+    # Then memory is a positive number of bytes, within the container's limit
+    assert stats["memory_bytes"] > 0
+    assert stats["memory_limit"] >= stats["memory_bytes"]
