@@ -110,9 +110,9 @@ def _labels(args: argparse.Namespace) -> dict[str, str]:
 
 def _workspace(args: argparse.Namespace) -> Workspace:
     path = Path(args.workspace) if getattr(args, "workspace", None) else None
-    if path is not None and path.is_dir() and not (path / "config.json").exists():
-        return Workspace(path)
-    return Workspace.from_config(path)
+    if path is None or path.is_file() or (path / "config.json").is_file():
+        return Workspace.from_config(path)
+    return Workspace(path)
 
 
 def _spec(name: str, ic: str, models: list[str], workspace: Workspace) -> PackageSpec:
