@@ -21,9 +21,9 @@ demo: setup
 # The JupyterLab sidebar, prebuilt into jupyter_deploy/labextension and linked into this Python.
 LABEXT := jupyter_deploy/labextension/static/style.js
 labextension: $(LABEXT)
+	$(PYTHON) -m jupyter labextension develop --overwrite . >/dev/null
 $(LABEXT): $(STAMP) labextension/package.json labextension/style/base.css $(wildcard labextension/src/*)
 	cd labextension && jlpm install && jlpm build
-	$(PYTHON) -m jupyter labextension develop --overwrite .
 	@touch $(LABEXT)
 
 # Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser).
