@@ -71,9 +71,10 @@ class Package:
 
 
 def package_image(
-    spec: PackageSpec, registry: str, log: Log = _quiet, labels: Mapping[str, str] | None = None
+    spec: PackageSpec, registry: str, log: Log = _quiet, labels: Mapping[str, str] | None = None,
+    repository: str = PACKAGE_REPOSITORY, tag: str | None = None,
 ) -> Package:
-    """Build ``spec`` and push it to ``registry`` as ``<registry>/package:<content hash>``.
+    """Build ``spec`` and push it as ``<registry>/<repository>:<tag or content hash>``.
 
     The local copy named after the registry is removed after the push (or a failed push), so
     ``pull()`` really fetches it from the registry and no half-made name is left behind; the
@@ -85,10 +86,10 @@ def package_image(
     """
     spec = replace(spec, environment=resolve_base(spec.environment, log, labels))
     built = build_package(spec, log, labels)
-    digest = images.split_tag(built.tag)[1]
-    location = f"{registry}/{PACKAGE_REPOSITORY}:{digest}"
+    tag = tag or images.split_tag(built.tag)[1]
+    location = f"{registry}/{repository}:{tag}"
     with translate_docker_errors(f"tagging {built.tag} as {location}"):
-        docker_client().images.get(built.tag).tag(f"{registry}/{PACKAGE_REPOSITORY}", digest)
+        docker_client().images.get(built.tag).tag(f"{registry}/{repository}", tag)
     log(f"Pushing {location} …")
     try:
         log(images.push(location))

@@ -84,3 +84,26 @@ def test_a_local_webservice_lives_through_the_sdk_calls(
     # Then it is gone
     with pytest.raises(ServiceNotFoundError):
         Webservice(ws, a_service_name)
+
+
+def test_a_named_package_lands_under_its_name_and_label(
+    a_project: Path, test_labels: dict[str, str], capsys: pytest.CaptureFixture[str]
+):
+    # Given a registered model and an inference configuration
+    ws = Workspace(path=a_project / "ws")
+    ws.labels = dict(test_labels)
+    model = Model.register(ws, "model.pkl", "ridge")
+    env = Environment("named-env")
+    env.python.conda_dependencies = CondaDependencies.create(
+        pip_packages=["scikit-learn==1.9.1", "joblib==1.6.0"])
+    config = InferenceConfig(entry_script="score.py", environment=env)
+    label = f"v{a_project.name[-6:]}"
+    # When it is packaged with an image name and label, then pulled
+    package = Model.package(ws, [model], config, image_name="myimage", image_label=label)
+    package.wait_for_creation(show_output=True)
+    package.pull()
+    # Then the build streamed, and the pulled image carries that name
+    out = capsys.readouterr().out
+    assert "Step 1/" in out
+    assert out.strip().endswith(f"Status: Downloaded newer image for {ws.registry}/myimage:{label}")
+    assert package.location == f"{ws.registry}/myimage:{label}"

@@ -195,22 +195,29 @@ class Model:
     ) -> ModelPackage:
         """A package of ``models``: built and pushed, or a Dockerfile folder, when waited for.
 
+        The image is ``<workspace registry>/<image_name or package>:<image_label or content
+        hash>``.
+
         Raises:
             ConfigurationError: no inference configuration.
         """
         if inference_config is None:
             raise ConfigurationError("Model.package needs an InferenceConfig(entry_script=…).")
         spec = inference_config.package_spec(image_name or "package", models)
-        return ModelPackage(workspace, spec, generate_dockerfile)
+        return ModelPackage(workspace, spec, generate_dockerfile, image_name, image_label)
 
 
 class ModelPackage:
     """A package being made; :meth:`wait_for_creation` builds it, streaming the log."""
 
-    def __init__(self, workspace: NativeWorkspace, spec: PackageSpec, dockerfile: bool) -> None:
+    def __init__(
+        self, workspace: NativeWorkspace, spec: PackageSpec, dockerfile: bool,
+        image_name: str | None = None, image_label: str | None = None,
+    ) -> None:
         self.workspace = workspace
         self.spec = spec
         self.generate_dockerfile = dockerfile
+        self._target = (image_name or "package", image_label)
         self._package: Package | None = None
         self._log: list[str] = []
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -245,7 +252,8 @@ class ModelPackage:
             dest = Path(self._tmp.name) / "context"
             self._package = package_dockerfile(self.spec, registry, dest, log, labels)
         else:
-            self._package = package_image(self.spec, registry, log, labels)
+            repository, tag = self._target
+            self._package = package_image(self.spec, registry, log, labels, repository, tag)
 
     def get_logs(self) -> str:
         """The log of the build."""
