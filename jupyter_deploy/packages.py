@@ -20,6 +20,7 @@ from .base_images import publish, resolve_base
 from .deployments import build_package, ensure_base_image
 from .engine import docker_client, translate_docker_errors
 from .environment import RegistryCredentials
+from .errors import ConfigurationError
 from .packaging import BuildContext, PackageSpec, write_build_context
 
 Log = Callable[[str], None]
@@ -48,8 +49,6 @@ class Package:
             PullError, RegistryAuthError, ImageNotFoundError: the pull failed.
         """
         if self.location is None:
-            from .errors import ConfigurationError
-
             raise ConfigurationError(
                 "this package is a Dockerfile (generate_dockerfile=True): save() it and "
                 "`docker build` the folder, or package again without generate_dockerfile."

@@ -13,6 +13,7 @@ from typing import Any
 from ... import environment_io
 from ...conda import CondaDependencies
 from ...environment import Environment as NativeEnvironment
+from ...errors import ConfigurationError
 from ...workspace import Workspace as NativeWorkspace
 from .container_registry import ContainerRegistry
 
@@ -149,8 +150,6 @@ class Environment:
         """Write ``azureml_environment.json`` and ``conda_dependencies.yml`` (no password)."""
         folder = Path(path)
         if folder.exists() and any(folder.iterdir()) and not overwrite:
-            from ...errors import ConfigurationError
-
             raise ConfigurationError(f"{folder} is not empty: pass overwrite=True to replace it.")
         folder.mkdir(parents=True, exist_ok=True)
         native = self.to_native()
