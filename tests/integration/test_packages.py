@@ -295,3 +295,23 @@ def test_a_native_deploy_builds_its_base_dockerfile_first(
         assert "SLOW_SOFTWARE=installed" in service.container.attrs["Config"]["Env"]
     finally:
         service.remove()
+
+
+def test_conda_only_packages_on_a_base_without_conda_are_named(
+    a_workspace: Workspace, a_spec: PackageSpec
+):
+    env = Environment(name="condaonly", conda=("python=3.11", "libgdal=3.9"), pip=PINNED)
+    with pytest.raises(DependencyError) as caught:
+        package_image(_with(a_spec, env), a_workspace.registry, labels=a_workspace.labels)
+    assert caught.value.requirements == ("libgdal=3.9",)
+    assert "jupyter-deploy/python:3.11 has no conda" in str(caught.value)
+
+
+def test_an_unpinned_requirement_is_warned_with_the_resolved_pin(
+    a_workspace: Workspace, a_spec: PackageSpec, tmp_path: Path
+):
+    log: list[str] = []
+    env = Environment(name="loose", pip=("scikit-learn==1.9.1", "joblib"))
+    package_dockerfile(_with(a_spec, env), a_workspace.registry, tmp_path / "ctx", log.append)
+    warnings = [line for line in log if line.startswith("warning: 'joblib' is not pinned")]
+    assert len(warnings) == 1 and "pin it as 'joblib==" in warnings[0]
