@@ -1,8 +1,10 @@
 """Azure's import paths for ``score.py`` files, served from this package when nothing else has them.
 
 Entry scripts import ``AMLRequest``/``rawhttp``/``AMLResponse`` from
-``azureml.contrib.services.*`` (or ``azureml_inference_server_http.api.*``) and the schema
-decorators from ``inference_schema.*``. A finder placed *last* on ``sys.meta_path`` answers those
+``azureml.contrib.services.*`` (or ``azureml_inference_server_http.api.*``), the schema
+decorators from ``inference_schema.*`` and ``Model`` (for ``get_model_path``) from
+``azureml.core.model`` — or, with the import prefix changed, ``jupyter_deploy.azureml.core.model``,
+which images do not hold either. A finder placed *last* on ``sys.meta_path`` answers those
 names only when no installed package does, so a real ``inference_schema`` or ``azureml`` package
 still wins and scripts run unchanged either way.
 """
@@ -16,17 +18,21 @@ from collections.abc import Sequence
 from types import ModuleType
 
 try:
-    from . import aml, schema
+    from . import aml, model_path, schema
 except ImportError:  # pragma: no cover - run as a plain script
     import aml  # type: ignore[no-redef]
+    import model_path  # type: ignore[no-redef]
     import schema  # type: ignore[no-redef]
 
 _PACKAGES = {
-    "azureml", "azureml.contrib", "azureml.contrib.services",
+    "azureml", "azureml.contrib", "azureml.contrib.services", "azureml.core",
     "azureml_inference_server_http", "azureml_inference_server_http.api",
     "inference_schema", "inference_schema.parameter_types",
+    "jupyter_deploy", "jupyter_deploy.azureml", "jupyter_deploy.azureml.core",
 }
 _MODULES: dict[str, ModuleType] = {
+    "azureml.core.model": model_path,
+    "jupyter_deploy.azureml.core.model": model_path,
     "azureml.contrib.services.aml_request": aml,
     "azureml.contrib.services.aml_response": aml,
     "azureml_inference_server_http.api.aml_request": aml,

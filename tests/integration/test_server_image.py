@@ -55,6 +55,20 @@ def test_azure_import_paths_work_in_the_image(a_service_name: str,
         service.remove()
 
 
+def test_an_sdk_v1_script_finds_its_model(a_service_name: str, test_labels: dict[str, str],
+                                          tmp_path: Path) -> None:
+    # Given a registered-style model file and a script using Model.get_model_path("weights")
+    model = tmp_path / "weights.json"
+    model.write_text(json.dumps([1] * 10))
+    service = jd.deploy(a_service_name, SCRIPTS.parent / "sdk_v1_score.py",
+                        models=[jd.packaging.ModelFiles(model, "weights")], labels=test_labels)
+    try:
+        # When scored, Then the model was found where Azure would put it
+        assert service.score(SAMPLE).value == [55, 55]
+    finally:
+        service.remove()
+
+
 def test_a_failing_init_ends_the_container_with_the_traceback_last(
     a_service_name: str, test_labels: dict[str, str], tmp_path: Path,
 ) -> None:
