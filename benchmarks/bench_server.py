@@ -132,16 +132,17 @@ def interleaved(targets: list[Target], rounds: int, seconds: int,
 
 
 @contextlib.contextmanager
-def container_target() -> Iterator[Target]:
+def container_target(workers: int = 1) -> Iterator[Target]:
     """Ours in a container (scikit-learn at the host's version) through its published port."""
     import sklearn
 
     import jupyter_deploy as jd
 
-    env = jd.Environment(name="bench", pip=[f"scikit-learn=={sklearn.__version__}"])
-    service = jd.deploy("jd-bench-server", SCRIPT, environment=env, labels=LABEL)
+    env = jd.Environment(name="bench", pip=[f"scikit-learn=={sklearn.__version__}"],
+                         env_vars={"WORKER_COUNT": str(workers)})
+    service = jd.deploy(f"jd-bench-server-{workers}", SCRIPT, environment=env, labels=LABEL)
     try:
-        yield Target("container x1", service.scoring_uri)
+        yield Target(f"container x{workers}", service.scoring_uri)
     finally:
         service.remove(image=True)
 
@@ -172,6 +173,9 @@ def report(results: dict[str, dict[str, float]], run_rate: float) -> None:
         print(f"  {'2 workers: ours/peer':<24}{two['rps'] / peer_two['rps']:>7.2f}")
         print(f"  {'2 workers: p99 ours/peer':<24}{two['p99'] / peer_two['p99']:>7.2f}")
         print(f"  {'2 workers: ours/run()':<24}{two['rps'] / run_rate:>7.2f}")
+    if "container x2" in results:
+        ratio = results["container x2"]["rps"] / results["ours x2"]["rps"]
+        print(f"  {'2 workers: container/host':<24}{ratio:>7.2f}")
 
 
 def run_soak() -> None:
@@ -207,6 +211,8 @@ def main() -> None:
             for kind in ("peer", "ours"):
                 server = stack.enter_context(serving(kind, SCRIPT, workers=2))
                 pair.append(Target(f"{kind} x2", server.url + "/score", server.process.pid))
+            if not args.no_container:
+                pair.append(stack.enter_context(container_target(workers=2)))
             interleaved(pair, args.rounds, args.seconds)
             targets += pair
     report({t.name: t.median() for t in targets}, statistics.median(run_rates))
