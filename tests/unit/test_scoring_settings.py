@@ -73,3 +73,14 @@ def test_extra_lib_path_goes_first(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert sys.path[0] == str(lib)
     with pytest.raises(extras.ExtrasError, match="relative to the source folder"):
         extras.apply({**env, "AZUREML_EXTRA_PYTHON_LIB_PATH": "missing"})
+
+
+def test_serve_refuses_a_missing_script_with_a_message(tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    # Given no score.py, When `jupyter-deploy serve` is asked to run it
+    from jupyter_deploy.cli import main
+
+    status = main(["serve", "--entry-script", str(tmp_path / "score.py"), "--port", "5290"])
+    # Then it exits 1 with a sentence, not a traceback
+    assert status == 1
+    assert "does not exist" in capsys.readouterr().err
