@@ -171,3 +171,24 @@ def test_a_failing_init_ends_both_with_the_traceback_last(tmp_path: Path) -> Non
     assert "FileNotFoundError: model.pkl is not in AZUREML_MODEL_DIR" in log[-1]
     assert any("model.txt" in line for line in log)
     assert codes[1] == 3
+
+
+@pytest.mark.parametrize("name", ["schema_standard", "schema_numpy", "schema_pandas"])
+def test_an_installed_inference_schema_wins(name: str, tmp_path: Path) -> None:
+    # Given the real inference-schema package on ours' path (taken from the peer's venv)
+    from peer import PEER_VENV, peer_command
+
+    peer_command()
+    site = next(PEER_VENV.glob("lib/python3*/site-packages"))
+    for package in ("inference_schema", "pytz"):
+        (tmp_path / package).symlink_to(site / package)
+    script = SCRIPTS / f"{name}.py"
+    with serving("peer", script) as peer, \
+            serving("ours", script, env={"PYTHONPATH": str(tmp_path)}) as ours:
+        # When both are asked the same, Then the answers and even the swagger documents match
+        for label in ("good", "malformed json", "missing key", "wrong content type"):
+            call = REQUESTS[label]
+            assert difference(exchange(peer, call), exchange(ours, call), label) is None, label
+        schemas = [exchange(s, REQUESTS["swagger"]).json() for s in (peer, ours)]
+    assert [s["definitions"]["ServiceInput"] for s in schemas] == [  # type: ignore[index]
+        schemas[0]["definitions"]["ServiceInput"]] * 2  # type: ignore[index]
