@@ -54,12 +54,9 @@ class Panel(w.VBox):
             self.output.append_stdout(line if line.endswith("\n") else line + "\n")
 
     def show(self, obj: Any) -> None:
-        """Append a rich object (a table, a view) to the panel's output."""
-        data = {"text/plain": str(obj)}
-        if hasattr(obj, "_repr_html_"):
-            data["text/html"] = obj._repr_html_()
+        """Append a rich object (a table, a view) to the panel's output, formatted by IPython."""
         with self._lock:
-            self.output.append_display_data(data)
+            self.output.append_display_data(obj)
 
     def clear(self) -> None:
         """Empty the output area."""

@@ -42,7 +42,7 @@ class ScoringPanel(Panel):
         self.last_result: ScoreView | None = None
         self.service = w.Combobox(value=name or "", placeholder="service name",
                                   ensure_option=False)
-        self.sample = w.Textarea(json.dumps(SEED_SAMPLE if sample is None else sample, indent=1),
+        self.sample = w.Textarea(sample_text(SEED_SAMPLE if sample is None else sample),
                                  rows=6, layout=w.Layout(width="36em"))
         self.send_button = w.Button(description="Send", icon="paper-plane",
                                     button_style="primary")
@@ -83,3 +83,12 @@ class ScoringPanel(Panel):
         self.say(view.summary, "ok")
         if self.on_result is not None:
             self.on_result(view)
+
+
+def sample_text(sample: Any) -> str:
+    """JSON for the sample box: one row per line when it is ``{"data": [rows]}``."""
+    rows = sample.get("data") if isinstance(sample, dict) and len(sample) == 1 else None
+    if isinstance(rows, list) and rows and all(isinstance(r, list) for r in rows):
+        lines = ",\n  ".join(json.dumps(r) for r in rows)
+        return f'{{"data": [\n  {lines}\n]}}'
+    return json.dumps(sample, indent=1)
