@@ -351,11 +351,164 @@ print(response.json())"""),
 !docker rm packaged-myimage"""),
 ]
 
+EXTENSIBILITY_SCORE = """%%writefile source/score.py
+import json
+import os
+
+import numpy as np
+import tabulate  # not in the prebuilt image: added when the container starts
+
+
+def init():
+    global weights
+    with open(os.path.join(os.environ["AZUREML_MODEL_DIR"], "model.json")) as f:
+        weights = np.array(json.load(f)["weights"])
+    print("tabulate", tabulate.__version__, "from", os.path.dirname(tabulate.__file__))
+
+
+def run(raw_data):
+    scores = (np.array(json.loads(raw_data)["data"]) @ weights).tolist()
+    return {"scores": scores, "table": tabulate.tabulate([[s] for s in scores], ["score"])}"""
+
+EXTENSIBILITY: list[tuple[str, str]] = [
+    ("markdown", """# Python package extensibility for prebuilt images
+
+The Azure ML guide *Python package extensibility for prebuilt Docker images*, run locally: add
+a package (`tabulate`) to a prebuilt inference image without rebuilding it, in the guide's two
+ways, side by side with their start-up times:
+
+* **Dynamic installation** — `AZUREML_EXTRA_REQUIREMENTS_TXT` names a `requirements.txt` beside
+  `score.py`; it is installed each time the container starts (slower start; for prototyping).
+  The container has no network, so the wheels are fetched on the host and mounted.
+* **Pre-installed packages** — `AZUREML_EXTRA_PYTHON_LIB_PATH` names a virtualenv's
+  `site-packages`, mounted into the container first on the path (fast start; works offline).
+
+Both paths are relative to the source directory; keep the entry script, the requirements file
+and the virtualenv out of the model's folder."""),
+    ("code", workdir("extensibility") + '\nPath("source").mkdir(exist_ok=True)'),
+    ("code", EXTENSIBILITY_SCORE),
+    ("code", """%%writefile source/requirements.txt
+# Pin every version: an unpinned package can break score.py later.
+tabulate==0.9.0"""),
+    ("markdown", """## A prebuilt inference image
+
+Built once with numpy and the scoring server (the guide starts from Microsoft's prebuilt
+images; there is no public registry here)."""),
+    ("code", """import jupyter_deploy as jd
+from jupyter_deploy.packaging import PackageSpec
+
+prebuilt_env = jd.Environment(name="prebuilt", pip=["numpy==2.4.6"])
+prebuilt = jd.build_package(PackageSpec("prebuilt-inference", Path("source/score.py"),
+                                        prebuilt_env)).tag
+print(prebuilt)"""),
+    ("code", """from jupyter_deploy.azureml.core import Environment, Workspace
+from jupyter_deploy.azureml.core.model import InferenceConfig, Model
+from jupyter_deploy.azureml.core.webservice import LocalWebservice
+
+ws = Workspace.from_config()
+model = Model.register(ws, model_path="model.json", model_name="extensibility-model")
+sample = json.dumps({"data": [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]]})
+
+
+def prebuilt_environment(name, variables):
+    # The guide's settings: the prebuilt image, its own Python, and one extensibility variable.
+    env = Environment(name=name)
+    env.docker.base_image = prebuilt
+    env.python.user_managed_dependencies = True
+    env.python.interpreter_path = "/opt/jupyter-deploy/venv/bin/python"
+    env.environment_variables = variables
+    return env"""),
+    ("markdown", "## 1. Dynamic installation: a requirements file"),
+    ("code", """env_requirements = prebuilt_environment(
+    "extra-requirements", {"AZUREML_EXTRA_REQUIREMENTS_TXT": "requirements.txt"})
+config = InferenceConfig(source_directory="source", entry_script="score.py",
+                         environment=env_requirements)
+service_requirements = Model.deploy(ws, "extensibility-requirements", [model], config,
+                                    LocalWebservice.deploy_configuration())
+service_requirements.wait_for_deployment()
+print(service_requirements.state)
+print(service_requirements.run(sample)["table"])"""),
+    ("markdown", """## 2. Pre-installed packages: a mounted virtualenv
+
+The virtualenv is made with the same Python version as the image's (3.11), and holds every
+package `score.py` needs beyond the image (here only `tabulate`)."""),
+    ("code", """import sys
+
+!{sys.executable} -m venv --without-pip source/myenv
+!{sys.executable} -m pip install -q --disable-pip-version-check --root-user-action=ignore --upgrade --target source/myenv/lib/python3.11/site-packages tabulate==0.9.0"""),
+    ("code", """env_mounted = prebuilt_environment(
+    "extra-lib-path", {"AZUREML_EXTRA_PYTHON_LIB_PATH": "myenv/lib/python3.11/site-packages"})
+config = InferenceConfig(source_directory="source", entry_script="score.py",
+                         environment=env_mounted)
+service_mounted = Model.deploy(ws, "extensibility-mounted", [model], config,
+                               LocalWebservice.deploy_configuration())
+service_mounted.wait_for_deployment()
+print(service_mounted.state)
+print(service_mounted.run(sample)["table"])"""),
+    ("markdown", """## Start-up times, side by side
+
+*First start*: from the new container's start to `init()` done, read from the engine's clock
+(the container's start time and its log's timestamps). *Restart*: the same container stopped
+and started again (median of three); the requirements installed at the first start are kept
+in the container, so only a new container pays for the installation again."""),
+    ("code", """import statistics
+import time
+from datetime import datetime
+
+import pandas as pd
+
+
+def engine_time(stamp):
+    return datetime.fromisoformat(stamp.rstrip("Z")[:26])
+
+
+def first_start_seconds(service):
+    container = service.deployment.container
+    container.reload()
+    started = engine_time(container.attrs["State"]["StartedAt"])
+    lines = container.logs(timestamps=True).decode().splitlines()
+    ready = next(line.split(" ", 1)[0] for line in lines if "init() completed" in line)
+    return (engine_time(ready) - started).total_seconds()
+
+
+def restart_seconds(service, rounds=3):
+    times = []
+    for _ in range(rounds):
+        service.deployment.stop()
+        started = time.perf_counter()
+        service.deployment.start(wait=True)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+services = {"requirements file (installed at start)": service_requirements,
+            "mounted virtualenv": service_mounted}
+startup = pd.DataFrame({
+    "first start (s)": [first_start_seconds(s) for s in services.values()],
+    "restart (s)": [restart_seconds(s) for s in services.values()],
+}, index=list(services))
+ratio = startup["first start (s)"].iloc[0] / startup["first start (s)"].iloc[1]
+print(f"first start: the requirements file is {ratio:.1f}x slower than the mounted packages")
+startup.round(2)"""),
+    ("code", 'print(service_requirements.get_logs(num_lines=8))'),
+    ("markdown", """| | Dynamic installation | Pre-installed packages |
+|---|---|---|
+| Installation | at every start, from `requirements.txt` | once, into a virtualenv |
+| Set-up | a pinned requirements file | a virtualenv of the image's Python version |
+| Debugging | the start-up log shows the installation | the folder is inspectable on the host |
+| Scale-out | each container installs again | identical folder everywhere |"""),
+    ("code", """service_requirements.delete()
+service_mounted.delete()
+print(service_requirements.state, service_mounted.state)"""),
+]
+
+
 NOTEBOOKS = {
     "magics.ipynb": MAGICS,
     "widget-panels.ipynb": PANELS,
     "custom-base-image.ipynb": CUSTOM_BASE,
     "packaging.ipynb": PACKAGING,
+    "extensibility.ipynb": EXTENSIBILITY,
 }
 
 

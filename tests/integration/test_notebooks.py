@@ -37,6 +37,7 @@ LEFTOVERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "custom-base-image.ipynb": (("custom-base-service", "custom-base-private"),
                                 (f"{PRIVATE_REGISTRY}/base/custom-python:1",)),
     "packaging.ipynb": (("packaged-container", "packaged-myimage"), ("packaged-myimage",)),
+    "extensibility.ipynb": (("extensibility-requirements", "extensibility-mounted"), ()),
 }
 
 Check = Callable[[list[str]], None]
@@ -99,12 +100,21 @@ def check_packaging(cells: list[str]) -> None:
     assert "'Dockerfile', 'app', 'models', 'requirements.txt', 'server', 'wheels'" in everything
 
 
+def check_extensibility(cells: list[str]) -> None:
+    everything = "\n".join(cells)
+    assert everything.count("Healthy\n  score\n-------\n    385\n    220") == 2
+    assert "tabulate 0.9.0 from /tmp/jd-extra-packages/" in everything
+    assert re.search(r"first start: the requirements file is [0-9.]+x slower", everything)
+    assert "Deleted Deleted" in everything
+
+
 CHECKS: dict[str, Check] = {
     "quickstart.ipynb": check_quickstart,
     "magics.ipynb": check_magics,
     "widget-panels.ipynb": check_panels,
     "custom-base-image.ipynb": check_custom_base,
     "packaging.ipynb": check_packaging,
+    "extensibility.ipynb": check_extensibility,
 }
 
 
