@@ -434,8 +434,10 @@ The virtualenv is made with the same Python version as the image's (3.11), and h
 package `score.py` needs beyond the image (here only `tabulate`)."""),
     ("code", """import sys
 
+site_packages = "source/myenv/lib/python3.11/site-packages"
+pip_install = f"{sys.executable} -m pip install -q --root-user-action=ignore --upgrade"
 !{sys.executable} -m venv --without-pip source/myenv
-!{sys.executable} -m pip install -q --disable-pip-version-check --root-user-action=ignore --upgrade --target source/myenv/lib/python3.11/site-packages tabulate==0.9.0"""),
+!{pip_install} --target {site_packages} tabulate==0.9.0"""),
     ("code", """env_mounted = prebuilt_environment(
     "extra-lib-path", {"AZUREML_EXTRA_PYTHON_LIB_PATH": "myenv/lib/python3.11/site-packages"})
 config = InferenceConfig(source_directory="source", entry_script="score.py",
