@@ -115,8 +115,11 @@ DEPLOY_PARSER = CommandParser(
 DEPLOY_PARSER.add_argument("name", help="service name (also the variable the service is bound to)")
 DEPLOY_PARSER.add_argument("--model", "-m", action="append", default=[], metavar="PATH",
                            help="model file or folder (repeat for several)")
-DEPLOY_PARSER.add_argument("--entry", "-e", default="score.py",
+DEPLOY_PARSER.add_argument("--entry", "-e", default=None,
                            help="entry script with init()/run() (default score.py)")
+DEPLOY_PARSER.add_argument("--ic", default=None, metavar="JSON",
+                           help="inference-configuration JSON: entry script, source folder and "
+                                "environment in one file (the seeds' --ic)")
 DEPLOY_PARSER.add_argument("--env", default=None,
                            help="environment: a %%%%deploy_env name, a variable, or a file")
 DEPLOY_PARSER.add_argument("--port", type=int, default=None, help="host port (default: a free one)")
@@ -138,7 +141,7 @@ class DeployCommand:
 
     name: str
     models: tuple[str, ...] = ()
-    entry: str = "score.py"
+    entry: str | None = None
     env: str | None = None
     port: int | None = None
     source_dir: str | None = None
@@ -147,6 +150,7 @@ class DeployCommand:
     var: str | None = None
     quiet: bool = False
     labels: tuple[tuple[str, str], ...] = ()
+    inference_config: str | None = None
 
     @classmethod
     def parse(cls, line: str) -> DeployCommand:
@@ -156,8 +160,11 @@ class DeployCommand:
             raise ConfigurationError(f"%deploy: port {ns.port} is not between 1 and 65535")
         if ns.var is not None and not _IDENTIFIER.match(ns.var):
             raise ConfigurationError(f"%deploy: --as {ns.var!r} is not a Python variable name")
+        if ns.ic and ns.env:
+            raise ConfigurationError("%deploy: give --ic or --env, not both (--ic holds the "
+                                     "environment)")
         return cls(ns.name, tuple(ns.model), ns.entry, ns.env, ns.port, ns.source_dir,
-                   ns.package_only, ns.output, ns.var, ns.quiet, _labels(ns.label))
+                   ns.package_only, ns.output, ns.var, ns.quiet, _labels(ns.label), ns.ic)
 
     @property
     def variable(self) -> str:

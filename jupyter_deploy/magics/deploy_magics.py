@@ -198,18 +198,31 @@ class DeployMagics(Magics):
 
         ``%deploy NAME --model PATH --entry score.py --env ENV [--port P]`` builds the image,
         starts the container (``/score`` on 127.0.0.1) and binds the service to ``NAME`` (or
-        ``--as VAR``). ``--package-only`` stops after the image; ``--output DIR`` writes a
-        Dockerfile folder for a plain ``docker build`` instead.
+        ``--as VAR``). ``--ic inferenceconfig.json`` takes the entry script, source folder and
+        environment from the seeds' inference-configuration file. ``--package-only`` stops after
+        the image; ``--output DIR`` writes a Dockerfile folder for a plain ``docker build``.
         """
         command = DeployCommand.parse(line)
-        spec = packaging.PackageSpec(
-            command.name, Path(command.entry), self.environment(command.env),
-            tuple(packaging.ModelFiles.of(m) for m in command.models),
-            Path(command.source_dir) if command.source_dir else None)
+        spec = self._package_spec(command)
         log = _quiet if command.quiet else print
         result, message = self._deploy(command, spec, log)
         self.user_ns[command.variable] = result
         return Message(f"{message} Bound to `{command.variable}`.")
+
+    def _package_spec(self, command: DeployCommand) -> packaging.PackageSpec:
+        """What ``%deploy`` packages: from ``--ic`` (the seeds' JSON) or the separate options."""
+        models = tuple(packaging.ModelFiles.of(m) for m in command.models)
+        entry, env, folder = command.entry, None, command.source_dir
+        if command.inference_config:
+            config = environment_io.load_inference_config(command.inference_config)
+            entry, env = entry or config.entry_script, config.environment
+            folder = folder or config.source_directory
+        source = Path(folder) if folder else None
+        script = Path(entry or "score.py")
+        if source is not None and (source / script).is_file():
+            script = source / script
+        return packaging.PackageSpec(command.name, script, env or self.environment(command.env),
+                                     models, source)
 
     def _deploy(self, command: DeployCommand, spec: packaging.PackageSpec,
                 log: Callable[[str], None]) -> tuple[Any, str]:

@@ -79,7 +79,8 @@ class FakeCore:
     def deploy(self, name: str, entry_script: Any, models: Any = (), environment: Any = None,
                port: int | None = None, log: Any = print, **kwargs: Any) -> FakeService:
         self.deploy_calls.append({"name": name, "entry_script": entry_script, "models": models,
-                                  "environment": environment, "port": port})
+                                  "environment": environment, "port": port,
+                                  "source_dir": kwargs.get("source_dir")})
         if self.fail_with is not None:
             raise self.fail_with
         log("Step 1/2 : FROM jupyter-deploy/python:3.11")
@@ -458,3 +459,41 @@ def test_a_json_env_file_can_be_named_directly(
     value_of(a_shell, f"%deploy svc --env {path}")
     # Then the file's environment is used
     assert a_core.deploy_calls[-1]["environment"].name == "fromfile"
+
+
+def test_deploy_from_the_seeds_inference_config(
+    a_shell: InteractiveShell, a_core: FakeCore, tmp_path: Path
+) -> None:
+    # Given the seeds' inference-configuration JSON naming a source folder
+    config = json.loads((DATA / "seed_inferenceconfig.json").read_text())
+    config["sourceDirectory"] = str(tmp_path / "src")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "score.py").write_text("def init():\n    pass\n\ndef run(r):\n    return r")
+    (tmp_path / "ic.json").write_text(json.dumps(config))
+    # When %deploy is given it with --ic
+    value_of(a_shell, f"%deploy seedsvc --ic {tmp_path / 'ic.json'} --model m.pkl")
+    # Then the entry script, the folder and the environment all come from the file
+    call = a_core.deploy_calls[-1]
+    assert call["entry_script"] == tmp_path / "src" / "score.py"
+    assert call["source_dir"] == tmp_path / "src"
+    assert call["environment"].env_vars["EXAMPLE_ENV_VAR"] == "EXAMPLE_VALUE"
+
+
+def test_ic_and_env_together_are_refused(
+    a_shell: InteractiveShell, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert "not both" in usage_error(a_shell, "%deploy s --ic a.json --env b", capsys)
+
+
+def test_views_have_text_and_escaped_html() -> None:
+    from jupyter_deploy.display import TableView, as_table
+
+    # Given a table with markup in a cell
+    view = TableView("Services", ("name", "state"), [("<b>x</b>", "Healthy")])
+    # Then the HTML escapes it and the text form is readable
+    assert "&lt;b&gt;x&lt;/b&gt;" in view._repr_html_() and "<b>x</b>" in str(view)
+    # And answers become tables only when they are tabular
+    assert as_table([1, 2]).columns.tolist() == ["score"]
+    assert as_table([{"a": 1}, {"a": 2}]).shape == (2, 1)
+    assert as_table({"p": [1, 2], "q": [3, 4]}).shape == (2, 2)
+    assert as_table({"p": [1, 2], "q": "text"}) is None and as_table("x") is None
