@@ -115,11 +115,10 @@ def unpinned(text: str) -> list[str]:
 
 def _pip_install(requirements: str, target: str, wheels: str) -> None:
     pip_wheels = sorted(glob.glob(os.path.join(wheels, "pip-*.whl")))
-    if pip_wheels:
-        cmd = [sys.executable, os.path.join(pip_wheels[-1], "pip"), "install", "--no-index",
-               "--find-links", wheels]
-    else:
-        cmd = [sys.executable, "-m", "pip", "install"]
+    pip = [os.path.join(pip_wheels[-1], "pip")] if pip_wheels else ["-m", "pip"]
+    cmd = [sys.executable, *pip, "install"]
+    if os.path.isdir(wheels):  # the deploy step's wheels: never the index
+        cmd += ["--no-index", "--find-links", wheels]
     cmd += ["--disable-pip-version-check", "--no-warn-script-location", "--quiet",
             "--target", target, "-r", requirements]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)

@@ -84,3 +84,45 @@ def test_serve_refuses_a_missing_script_with_a_message(tmp_path: Path,
     # Then it exits 1 with a sentence, not a traceback
     assert status == 1
     assert "does not exist" in capsys.readouterr().err
+
+
+def a_wheel(folder: Path, name: str, version: str) -> Path:
+    """A minimal pure-Python wheel holding module ``name`` (made here: no index needed)."""
+    import zipfile
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}-{version}-py3-none-any.whl"
+    info = f"{name}-{version}.dist-info"
+    with zipfile.ZipFile(path, "w") as wheel:
+        wheel.writestr(f"{name}.py", f"VERSION = {version!r}\n")
+        wheel.writestr(f"{info}/METADATA",
+                       f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+        wheel.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nGenerator: test\n"
+                       "Root-Is-Purelib: true\nTag: py3-none-any\n")
+        wheel.writestr(f"{info}/RECORD", "")
+    return path
+
+
+def test_extra_requirements_install_from_the_mounted_wheels_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given a requirements file and a folder of wheels (as the deploy step mounts them)
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    a_wheel(tmp_path / "wheels", "jdextra", "1.2.3")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "req.txt").write_text("jdextra\n")
+    env = {"AML_APP_ROOT": str(tmp_path / "app"), "AZUREML_EXTRA_REQUIREMENTS_TXT": "req.txt",
+           "JD_EXTRA_WHEELS": str(tmp_path / "wheels")}
+    # When installed (twice)
+    with caplog.at_level("INFO", logger="jd_scoring"):
+        target = extras.install_requirements(env)
+        again = extras.install_requirements(env)
+    # Then the package is in a folder of its own, installed once, with the warnings logged
+    assert (Path(target) / "jdextra.py").is_file() and again == target
+    assert "'jdextra' is not pinned" in caplog.text
+    assert "Installed extra requirements from req.txt" in caplog.text and "jdextra-1.2.3" in \
+        caplog.text
