@@ -59,9 +59,9 @@ class Panel(w.VBox):
             self.output.append_display_data(obj)
 
     def clear(self) -> None:
-        """Empty the output area."""
+        """Empty the output area (state only: ``clear_output()`` sends a message that can arrive
+        after what is appended next when called from a worker thread)."""
         with self._lock:
-            self.output.clear_output()
             self.output.outputs = ()
 
     # -- work ----------------------------------------------------------------------------------

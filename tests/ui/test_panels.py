@@ -166,6 +166,13 @@ def test_each_panel_renders_in_jupyterlab(
             panel.scroll_into_view_if_needed()
             panel.screenshot(path=str(ARTIFACTS / f"panel-{kind}.png"))
             assert (ARTIFACTS / f"panel-{kind}.png").stat().st_size > 1000
+        # When the user edits the sample in the browser and clicks Send
+        page.locator(".jd-panel-score textarea").fill('{"data": [[1, 1, 1, 1, 1, 1, 1, 1, 1, 1]]}')
+        page.click(".jd-panel-score button:has-text('Send')")
+        # Then the one-row answer (1 + 2 + … + 10) replaces the table
+        page.wait_for_selector(".jd-panel-score table td:text-is('55.0')", timeout=60_000)
+        page.locator(".jd-panel-score").screenshot(path=str(ARTIFACTS / "panel-score-sent.png"))
+        assert "55.0" in page.inner_text(".jd-panel-score")  # and it stays (no late clear)
     except Exception:
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "panels-failed.png"), full_page=True)
