@@ -64,21 +64,24 @@ ENV_PARSER.add_argument("--format", "-f", default=None,
                         help="yaml, json, conda, inference-config or azureml (default: detect)")
 ENV_PARSER.add_argument("--save", default=None, metavar="PATH",
                         help="also write the environment to this file")
+ENV_PARSER.add_argument("--register", action="store_true",
+                        help="also register it in the workspace (found again by any kernel)")
 
 
 @dataclass(frozen=True)
 class EnvCommand:
-    """``%%deploy_env NAME [--format F] [--save PATH]``."""
+    """``%%deploy_env NAME [--format F] [--save PATH] [--register]``."""
 
     name: str | None
     format: str | None = None
     save: str | None = None
+    register: bool = False
 
     @classmethod
     def parse(cls, line: str) -> EnvCommand:
         """Raises: ConfigurationError."""
         ns = ENV_PARSER.parse(line)
-        return cls(ns.name, ns.format, ns.save)
+        return cls(ns.name, ns.format, ns.save, ns.register)
 
 
 # -- %deploy_pull ------------------------------------------------------------------------------

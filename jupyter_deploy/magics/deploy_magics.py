@@ -54,6 +54,7 @@ from ..display import (
 )
 from ..environment import Environment, RegistryCredentials
 from ..errors import ConfigurationError, DeployError
+from ..workspace import Workspace
 from .pulling import credentials_for, pull_with_progress
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -117,7 +118,9 @@ class DeployMagics(Magics):
             pip:
               - scikit-learn==1.5.2
 
-        Without a cell, ``%deploy_env`` lists the environments and ``%deploy_env NAME`` shows one.
+        ``--register`` also registers it in the workspace, where ``%deploy --env NAME`` finds it
+        from any kernel. Without a cell, ``%deploy_env`` lists the environments and
+        ``%deploy_env NAME`` shows one.
         """
         command = EnvCommand.parse(line)
         if cell is None:
@@ -125,6 +128,8 @@ class DeployMagics(Magics):
         env = environment_io.loads(cell, command.format, name=command.name)
         if command.save:
             environment_io.save(env, command.save)
+        if command.register:
+            env = Workspace.from_config().register_environment(env)
         self.environments[env.name] = env
         self.user_ns[python_name(env.name)] = env
         return EnvironmentView(env)
@@ -137,7 +142,8 @@ class DeployMagics(Magics):
                          empty="none defined yet: use %%deploy_env NAME")
 
     def environment(self, ref: str | None) -> Environment:
-        """The environment ``ref`` names: a ``%%deploy_env`` name, a variable, or a file.
+        """The environment ``ref`` names: a ``%%deploy_env`` name, a variable, a file, or one
+        registered in the workspace.
 
         Raises:
             ConfigurationError: nothing of that name; EnvironmentSpecError: a bad file.
@@ -151,10 +157,14 @@ class DeployMagics(Magics):
             return value
         if Path(ref).is_file():
             return environment_io.load(ref)
+        workspace = Workspace.from_config()
+        if workspace.environment_versions(ref):
+            return workspace.get_environment(ref)
         known = ", ".join(sorted(self.environments)) or "none yet"
         raise ConfigurationError(
             f"no environment named {ref!r} (defined: {known}): define it with `%%deploy_env "
-            f"{ref}`, pass the name of an Environment variable, or an environment file's path.")
+            f"{ref}` (--register keeps it in the workspace), pass the name of an Environment "
+            "variable, or an environment file's path.")
 
     # -- images --------------------------------------------------------------------------------
 

@@ -497,3 +497,20 @@ def test_views_have_text_and_escaped_html() -> None:
     assert as_table([{"a": 1}, {"a": 2}]).shape == (2, 1)
     assert as_table({"p": [1, 2], "q": [3, 4]}).shape == (2, 2)
     assert as_table({"p": [1, 2], "q": "text"}) is None and as_table("x") is None
+
+
+def test_a_registered_environment_is_found_from_another_session(
+    a_shell: InteractiveShell, a_core: FakeCore, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a workspace of its own, and an environment registered in it
+    monkeypatch.setenv("JUPYTER_DEPLOY_HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    value_of(a_shell, f"%%deploy_env shared --register\n{SKLEARN_YAML}")
+    # When a new session (fresh magics, empty namespace) deploys with it by name
+    jupyter_deploy.load_ipython_extension(a_shell)
+    a_shell.user_ns.pop("shared")
+    value_of(a_shell, "%deploy svc --env shared")
+    # Then the registered version is used
+    env = a_core.deploy_calls[-1]["environment"]
+    assert env.pip == ("scikit-learn==1.5.2",) and env.version == "1"
