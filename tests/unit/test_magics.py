@@ -514,3 +514,86 @@ def test_a_registered_environment_is_found_from_another_session(
     # Then the registered version is used
     env = a_core.deploy_calls[-1]["environment"]
     assert env.pip == ("scikit-learn==1.5.2",) and env.version == "1"
+
+
+class FakeCatalog:
+    """The registries layer's Catalog, answering from memory."""
+
+    def __init__(self, registries: Any = None) -> None:
+        pass
+
+    def repositories(self, address: str) -> list[str]:
+        return ["base/custom", "package"]
+
+    def tags(self, address: str, repository: str) -> list[dict[str, Any]]:
+        return [{"repository": repository, "tag": "1", "size": 42, "created": "today"}]
+
+    def local_images(self) -> list[dict[str, Any]]:
+        return [{"id": "sha256:0123456789abcdef", "tags": ["jupyter-deploy/svc:1", "other:1"],
+                 "size": 2e8, "labels": {}}]
+
+    def registries(self) -> list[dict[str, Any]]:
+        return [{"address": "127.0.0.1:5000", "reachable": True, "error": None}]
+
+
+def test_images_shows_the_registry_and_our_local_images(
+    a_shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jupyter_deploy import display
+
+    monkeypatch.setattr(display, "Catalog", FakeCatalog)
+    # When the workspace registry and local images are listed
+    view = value_of(a_shell, "%deploy_images")
+    # Then both show, with only this project's local images
+    text = str(view)
+    assert "Registry 127.0.0.1:5000" in text and "base/custom" in text
+    assert "jupyter-deploy/svc:1" in text and "other:1" not in text
+    # And one repository's tags can be asked for
+    tags = value_of(a_shell, "%deploy_images --repository base/custom")
+    assert "127.0.0.1:5000/base/custom:1" in tags._repr_html_()
+
+
+def test_package_only_builds_and_binds_the_image(
+    a_shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jupyter_deploy.images import BuiltImage
+
+    built: list[Any] = []
+
+    def build_package(spec: Any, log: Any = None, labels: Any = None) -> BuiltImage:
+        built.append((spec.name, labels))
+        return BuiltImage("sha256:1", f"jupyter-deploy/{spec.name}:abc", "", 2.0)
+
+    monkeypatch.setattr(deployments, "build_package", build_package)
+    shown = value_of(a_shell, "%deploy pkg --package-only --label team=ml --as image")
+    assert built == [("pkg", {"team": "ml"})]
+    assert a_shell.user_ns["image"].tag == "jupyter-deploy/pkg:abc" and "Built image" in str(shown)
+
+
+def test_panel_magic_gives_panels_bound_to_the_session(
+    a_shell: InteractiveShell, a_core: FakeCore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jupyter_deploy.widgets import (
+        DeployPanel,
+        EnvironmentPanel,
+        ServicesPanel,
+        environment_editor,
+    )
+
+    monkeypatch.setattr(environment_editor, "Catalog", FakeCatalog)
+    value_of(a_shell, f"%%deploy_env sk\n{SKLEARN_YAML}")
+    deploy_panel = value_of(a_shell, "%deploy_panel deploy svc")
+    assert isinstance(deploy_panel, DeployPanel) and "sk" in deploy_panel.env.options
+    assert isinstance(value_of(a_shell, "%deploy_panel services"), ServicesPanel)
+    # A panel's launch binds the service like %deploy does
+    deploy_panel.launch_button.click()
+    deploy_panel.wait()
+    assert a_shell.user_ns["svc"] is a_core.services["svc"]
+    editor = value_of(a_shell, "%deploy_panel env sk")
+    assert isinstance(editor, EnvironmentPanel) and editor.pip.value == "scikit-learn==1.5.2"
+    editor.wait()
+    assert "127.0.0.1:5000/package:1" in editor.base_image.options
+    # Saving in the editor binds the environment for %deploy
+    editor.pip.value = "numpy==2.4.6"
+    editor.save_button.click()
+    assert a_shell.user_ns["sk"].pip == ("numpy==2.4.6",)
