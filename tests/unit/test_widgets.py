@@ -251,3 +251,27 @@ def test_the_overview_lists_services_and_acts_on_a_row(a_core: FakeCore) -> None
 def test_an_empty_overview_says_how_to_start(a_core: FakeCore) -> None:
     panel = ServicesPanel()
     assert "launch one with %deploy" in panel.table.children[-1].value
+
+
+def test_launch_returns_at_once_and_the_kernel_stays_free(
+    a_core: FakeCore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a deployment that takes as long as the test wants
+    release = threading.Event()
+    real_deploy = a_core.deploy
+
+    def slow_deploy(*args: Any, **kwargs: Any) -> Any:
+        release.wait()
+        return real_deploy(*args, **kwargs)
+
+    monkeypatch.setattr(deployments, "deploy", slow_deploy)
+    panel = DeployPanel("svc")
+    # When Launch is clicked
+    panel.launch_button.click()
+    # Then the click returns while the work goes on, and the panel says it is busy
+    assert panel.last_job is not None and not panel.last_job.done()
+    assert "Launching svc" in status(panel) and panel.launch_button.disabled
+    # And once the work ends the panel is usable again
+    release.set()
+    panel.wait()
+    assert "answers at" in status(panel) and not panel.launch_button.disabled
