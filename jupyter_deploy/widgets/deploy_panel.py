@@ -131,8 +131,10 @@ class DeployPanel(Panel):
         service = self.guard("Cannot stop", self._current)
         if service is None:
             return
-        self.run_in_background(f"Stopping {service.name}", service.stop,
-                               lambda _: self._show_state(service))
+        def stopped(_: Any) -> None:
+            self.say(f"{service.name}: {self._show_state(service)}", "ok")
+
+        self.run_in_background(f"Stopping {service.name}", service.stop, stopped)
 
     def remove(self) -> None:
         """Remove the service's container."""
@@ -178,11 +180,12 @@ class DeployPanel(Panel):
     def _launched(self, service: deployments.Deployment) -> None:
         self.service = service
         self.progress.value, self.progress.bar_style = 1.0, "success"
-        self.say(f"{service.name} answers at {service.scoring_uri}", "ok")
-        self._show_state(service)
+        state = self._show_state(service)
+        self.say(f"{service.name} answers at {service.scoring_uri} ({state}).", "ok")
         if self.on_deployed is not None:
             self.on_deployed(service)
 
-    def _show_state(self, service: deployments.Deployment) -> None:
-        self.state.value = f"<b>{service_state(service)}</b>"
-        self.say(f"{service.name}: {service_state(service)}", "ok")
+    def _show_state(self, service: deployments.Deployment) -> str:
+        state = service_state(service)
+        self.state.value = f"<b>{state}</b>"
+        return state
