@@ -73,12 +73,17 @@ def in_process_rate(seconds: float) -> float:
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     module.init()
     body = json.dumps(SAMPLE)
-    calls, started = 0, time.perf_counter()
+    calls, started, cpu = 0, time.perf_counter(), time.process_time()
     while time.perf_counter() - started < seconds:
         for _ in range(100):
             module.run(body)
         calls += 100
+    RUN_CPU_US.append((time.process_time() - cpu) * 1e6 / calls)
     return calls / (time.perf_counter() - started)
+
+
+#: CPU µs per in-process run() call, one entry per measurement.
+RUN_CPU_US: list[float] = []
 
 
 @dataclass
@@ -168,6 +173,11 @@ def report(results: dict[str, dict[str, float]], run_rate: float) -> None:
         print(f"  {name:<24}{ratio:>7.2f}   goal {op} {goal:<5} {'met' if met else 'NOT MET'}")
     print("Also:")
     print(f"  {'server CPU/req peer/ours':<24}{peer['cpu_us'] / ours['cpu_us']:>7.2f}")
+    if RUN_CPU_US:
+        # The share of the server's CPU spent in run(): the throughput ratio to the in-process
+        # rate that the server reaches whenever it has a core to itself (wrk shares them here).
+        share = statistics.median(RUN_CPU_US) / ours["cpu_us"]
+        print(f"  {'run() CPU/server CPU':<24}{share:>7.2f}   (ours/run() on a free core)")
     if "ours x2" in results:
         two, peer_two = results["ours x2"], results["peer x2"]
         print(f"  {'2 workers: ours/peer':<24}{two['rps'] / peer_two['rps']:>7.2f}")
