@@ -23,6 +23,21 @@ from jupyter_deploy.engine import engine_reachable
 TEST_LABEL = "jupyter_deploy.test"
 RUN_ID = uuid.uuid4().hex[:10]
 
+# pytest-jupyter (jp_fetch for the server extension's tests) registers two autouse fixtures for
+# the whole session: an event loop closed after every test, and a ServerApp clean-up. Here they
+# do nothing; test modules that use jp_* fixtures import the real ones (module beats conftest).
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+
+@pytest.fixture
+def jp_asyncio_loop() -> None:
+    """No pytest-jupyter event loop outside the modules that ask for it."""
+
+
+@pytest.fixture
+def jp_server_cleanup() -> None:
+    """No pytest-jupyter server clean-up outside the modules that ask for it."""
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:

@@ -17,6 +17,8 @@ from typing import Any
 
 import docker.errors
 import pytest
+from pytest_jupyter.jupyter_core import jp_asyncio_loop  # noqa: F401 - the real one, here
+from pytest_jupyter.jupyter_server import jp_server_cleanup  # noqa: F401 - the real one, here
 from registry_helpers import build_tiny_image
 from tornado.httpclient import HTTPClientError
 
@@ -26,8 +28,6 @@ from jupyter_deploy.engine import docker_client, reset_client
 from jupyter_deploy.local_registry import LocalRegistry
 from jupyter_deploy.registry import RegistryClient
 from jupyter_deploy.serverext.routes import ROUTES
-
-pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 REPOSITORY = "sidebar/tiny"
 

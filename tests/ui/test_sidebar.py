@@ -15,7 +15,7 @@ from typing import Any
 
 import docker.errors
 import pytest
-from conftest import SIDEBAR, LabServer, an_unused_port, open_sidebar, screenshot
+from lab_helpers import SIDEBAR, LabServer, an_unused_port, open_sidebar, screenshot
 from registry_helpers import build_tiny_image
 
 from jupyter_deploy import images

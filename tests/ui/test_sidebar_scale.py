@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from conftest import ARTIFACTS, SIDEBAR, SIDEBAR_TAB, LabServer, an_unused_port, screenshot
+from lab_helpers import ARTIFACTS, SIDEBAR, SIDEBAR_TAB, LabServer, an_unused_port, screenshot
 from registry_helpers import fill_registry
 
 from jupyter_deploy.config import get_config

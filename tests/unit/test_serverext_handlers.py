@@ -10,6 +10,8 @@ import json
 from typing import Any
 
 import pytest
+from pytest_jupyter.jupyter_core import jp_asyncio_loop  # noqa: F401 - the real one, here
+from pytest_jupyter.jupyter_server import jp_server_cleanup  # noqa: F401 - the real one, here
 from tornado.httpclient import HTTPClientError
 
 from jupyter_deploy.errors import (
@@ -19,8 +21,6 @@ from jupyter_deploy.errors import (
     ServiceNotFoundError,
 )
 from jupyter_deploy.serverext.manager import DeployManager, scoring_snippet
-
-pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 
 class FakeCatalog:
