@@ -78,14 +78,15 @@ class ScoringApp:
         headers = aml.Headers(raw=scope["headers"])
         ids = request_ids(scope["headers"])
         if isinstance(ids, str):
-            await respond(send, 431, to_json(protocol.error_body(ids)), self.fixed)
+            status, body, extra = _error(431, ids)
+            await respond(send, status, body, [*extra, *self.fixed])
             return
         try:
             status, body, extra = await self._route(scope, receive, headers)
         except TooLarge:
-            status, body, extra = 413, to_json(protocol.error_body(
+            status, body, extra = _error(413, (
                 f"Request body is larger than {self.settings.max_body} bytes "
-                f"(raise {protocol.ENV_MAX_BODY} to accept it).")), []
+                f"(raise {protocol.ENV_MAX_BODY} to accept it)."))
         cors = self._cors(headers) if self.origins else []
         await respond(send, status, body, [*extra, *ids, *self.fixed, *cors])
         if log.isEnabledFor(logging.DEBUG):

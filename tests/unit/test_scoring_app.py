@@ -173,7 +173,8 @@ def test_routes_methods_and_limits(an_app_for: Callable[..., ScoringApp]) -> Non
     assert call(app, "OPTIONS").status == 200
     assert call(app, "PUT").status == 405
     assert call(app, "GET", "/nowhere").status == 404
-    assert post_json(app, SAMPLE).status == 413
+    too_large = post_json(app, SAMPLE)
+    assert too_large.status == 413 and "JD_MAX_BODY_BYTES" in too_large.json()["message"]
 
 
 def test_cors_origins(an_app_for: Callable[..., ScoringApp]) -> None:
