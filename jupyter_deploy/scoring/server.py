@@ -71,6 +71,7 @@ def _fail(summary: str, settings: Settings, listing: bool = False) -> NoReturn:
     log.error("%s", details)
     for handler in logging.getLogger().handlers:
         handler.flush()
+    sys.stdout.flush()
     sys.stderr.flush()
     os._exit(protocol.EXIT_INIT_FAILED)
 
