@@ -2,7 +2,7 @@
 PYTHON ?= python3
 STAMP := build/.installed
 
-.PHONY: setup install engine demo test unit lint clean labextension browser
+.PHONY: setup install engine demo test unit lint clean labextension browser bench-server
 
 setup: install engine
 
@@ -29,6 +29,12 @@ $(LABEXT): $(STAMP) labextension/package.json labextension/style/base.css $(wild
 # Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser).
 browser:
 	@command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
+
+# The scoring server against Azure ML's (its own venv, build/peer-venv, made on first use), with
+# Debian's wrk for the load; prints ratios against the goals, then the 10,000-request soak.
+bench-server: setup
+	@command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)
+	$(PYTHON) benchmarks/bench_server.py --two-workers --soak
 
 lint: install
 	$(PYTHON) -m ruff check jupyter_deploy tests scripts benchmarks
