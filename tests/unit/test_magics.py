@@ -2,150 +2,46 @@
 
 Each magic's happy path checks what the core was asked to do and what the cell shows; each bad
 input checks that the cell ends in a one-paragraph ``UsageError`` (no traceback) that says what
-to do next. The engine itself is exercised by tests/integration/test_notebooks.py.
+to do next. Services, pulls, images and panels are in test_magics_services.py; the engine itself
+is exercised by tests/integration/test_notebooks.py.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
-from IPython.core.error import UsageError
-from IPython.core.interactiveshell import ExecutionResult, InteractiveShell
+from IPython.core.interactiveshell import InteractiveShell
+from test_magics_fakes import (
+    SKLEARN_YAML,
+    FakeCore,
+    FakeService,
+    install_fake_core,
+    run,
+    shell_with_extension,
+    usage_error,
+    value_of,
+)
 
 import jupyter_deploy
-from jupyter_deploy import deployments, images
 from jupyter_deploy.config import get_config
 from jupyter_deploy.environment import Environment
-from jupyter_deploy.errors import (
-    DeployError,
-    PortInUseError,
-    RegistryAuthError,
-    ServiceNotFoundError,
-)
-from jupyter_deploy.scoring.client import ScoreResult
+from jupyter_deploy.errors import PortInUseError, ServiceNotFoundError
 
 DATA = Path(__file__).parent / "data"
 
 
-@dataclass
-class FakeService:
-    """Stands in for a Deployment: records what it was asked."""
-
-    name: str
-    answer: Any = field(default_factory=lambda: [1.5, 2.5])
-    calls: list[tuple[str, Any]] = field(default_factory=list)
-    port: int = 8999
-    image: str = "jupyter-deploy/fake:1"
-    state: str = "Healthy"
-    status: str = "running"
-
-    @property
-    def scoring_uri(self) -> str:
-        return f"http://127.0.0.1:{self.port}/score"
-
-    def score(self, data: Any) -> ScoreResult:
-        self.calls.append(("score", data))
-        return ScoreResult(self.answer, 200, 0.0123)
-
-    def logs(self, lines: int | None = None) -> str:
-        self.calls.append(("logs", lines))
-        return "init() done\nready"
-
-    def stop(self) -> None:
-        self.calls.append(("stop", None))
-        self.state = "Failed"
-
-    def remove(self, image: bool = False) -> None:
-        self.calls.append(("remove", image))
-
-    def reload(self, entry_script: str | None = None, source_dir: str | None = None) -> None:
-        self.calls.append(("reload", entry_script))
-
-
-@dataclass
-class FakeCore:
-    """The deployments module's entry points, recording their calls."""
-
-    services: dict[str, FakeService] = field(default_factory=dict)
-    deploy_calls: list[dict[str, Any]] = field(default_factory=list)
-    fail_with: DeployError | None = None
-
-    def deploy(self, name: str, entry_script: Any, models: Any = (), environment: Any = None,
-               port: int | None = None, log: Any = print, **kwargs: Any) -> FakeService:
-        self.deploy_calls.append({"name": name, "entry_script": entry_script, "models": models,
-                                  "environment": environment, "port": port,
-                                  "source_dir": kwargs.get("source_dir")})
-        if self.fail_with is not None:
-            raise self.fail_with
-        log("Step 1/2 : FROM jupyter-deploy/python:3.11")
-        log(f"Service {name!r} is healthy")
-        self.services[name] = FakeService(name)
-        return self.services[name]
-
-    def collection(self) -> Any:
-        core = self
-
-        class Collection:
-            def list(self, all: bool = True) -> list[FakeService]:
-                return list(core.services.values())
-
-            def get(self, name: str) -> FakeService:
-                if name not in core.services:
-                    raise ServiceNotFoundError(f"no service named {name!r}: see `%deploy_ls`")
-                return core.services[name]
-
-        return Collection
-
-
 @pytest.fixture
 def a_core(monkeypatch: pytest.MonkeyPatch) -> FakeCore:
-    core = FakeCore()
-    monkeypatch.setattr(deployments, "deploy", core.deploy)
-    monkeypatch.setattr(deployments, "DeploymentCollection", core.collection())
-    return core
+    return install_fake_core(monkeypatch)
 
 
 @pytest.fixture
 def a_shell(a_core: FakeCore) -> Iterator[InteractiveShell]:
-    shell = InteractiveShell.instance()
-    jupyter_deploy.load_ipython_extension(shell)
-    yield shell
-    shell.user_ns.clear()
-    shell.init_user_ns()
-
-
-def run(shell: InteractiveShell, code: str) -> ExecutionResult:
-    return shell.run_cell(code, store_history=False)
-
-
-def value_of(shell: InteractiveShell, code: str) -> Any:
-    result = run(shell, code)
-    result.raise_error()
-    return result.result
-
-
-def usage_error(shell: InteractiveShell, code: str, capsys: pytest.CaptureFixture[str]) -> str:
-    """Run ``code``, expect a UsageError with no traceback printed; return its message."""
-    result = run(shell, code)
-    assert isinstance(result.error_in_exec, UsageError), result.error_in_exec
-    printed = capsys.readouterr()
-    assert "Traceback" not in printed.out + printed.err
-    return str(result.error_in_exec)
-
-
-SKLEARN_YAML = """\
-base_image: jupyter-deploy/python:3.11
-pip:
-  - scikit-learn==1.5.2
-env_vars:
-  MODE: fast
-"""
+    yield from shell_with_extension()
 
 
 # -- loading, help and configuration -----------------------------------------------------------
@@ -357,98 +253,6 @@ def test_scoring_an_unknown_variable_or_service(
     assert "no service named 'svc'" in usage_error(a_shell, "%%deploy_score svc\n[1]", capsys)
 
 
-# -- services ----------------------------------------------------------------------------------
-
-
-def test_list_logs_reload_stop_remove(a_shell: InteractiveShell, a_core: FakeCore) -> None:
-    # Given one running service
-    service = a_core.services["svc"] = FakeService("svc")
-    # Then each command reaches it, and each shows a readable outcome
-    listing = value_of(a_shell, "%deploy_ls")
-    assert "svc" in str(listing) and "Healthy" in listing._repr_html_()
-    assert "ready" in str(value_of(a_shell, "%deploy_logs svc -n 5"))
-    assert "reloaded" in str(value_of(a_shell, "%deploy_reload svc --entry score.py"))
-    assert "stopped" in str(value_of(a_shell, "%deploy_stop svc"))
-    assert "removed" in str(value_of(a_shell, "%deploy_rm svc --image"))
-    assert service.calls == [("logs", 5), ("reload", "score.py"), ("stop", None),
-                             ("remove", True)]
-
-
-def test_an_empty_list_says_how_to_start(a_shell: InteractiveShell) -> None:
-    assert "start one with %deploy" in str(value_of(a_shell, "%deploy_ls"))
-
-
-# -- %deploy_pull ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def a_pull_recorder(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    calls: list[dict[str, Any]] = []
-
-    def pull(ref: str, auth_config: Any = None, on_event: Any = None) -> str:
-        calls.append({"ref": ref, "auth": auth_config})
-        if auth_config and auth_config.get("password") == "wrong":
-            raise RegistryAuthError(f"the registry refused to let us pull {ref}: check the "
-                                    "username and password (or run `docker login`).")
-        on_event({"status": "Pulling fs layer", "id": "abc"})
-        on_event({"status": "Pull complete", "id": "abc"})
-        return f"Status: Downloaded newer image for {ref}"
-
-    monkeypatch.setattr(images, "pull", pull)
-    monkeypatch.delenv("JUPYTER_DEPLOY_REGISTRY_USERNAME", raising=False)
-    monkeypatch.delenv("JUPYTER_DEPLOY_REGISTRY_PASSWORD", raising=False)
-    return calls
-
-
-def test_pull_with_a_password_variable(
-    a_shell: InteractiveShell, a_pull_recorder: list[dict[str, Any]],
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    # Given the password in a variable
-    a_shell.user_ns["secret"] = "s3cr3t-pw"
-    # When pulling with it
-    shown = value_of(a_shell, "%deploy_pull 127.0.0.1:8999/base/custom:1 -u alice -p $secret")
-    # Then the engine got the login, the status line is shown and the password nowhere
-    assert a_pull_recorder[-1]["auth"] == {"username": "alice", "password": "s3cr3t-pw"}
-    assert "Downloaded newer image" in str(shown)
-    printed = capsys.readouterr()
-    assert "s3cr3t-pw" not in printed.out + printed.err + str(shown)
-
-
-def test_pull_credentials_from_the_environment_variables(
-    a_shell: InteractiveShell, a_pull_recorder: list[dict[str, Any]],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("JUPYTER_DEPLOY_REGISTRY_USERNAME", "bob")
-    monkeypatch.setenv("JUPYTER_DEPLOY_REGISTRY_PASSWORD", "pw-from-env")
-    value_of(a_shell, "%deploy_pull 127.0.0.1:8999/base/custom:1")
-    assert a_pull_recorder[-1]["auth"] == {"username": "bob", "password": "pw-from-env"}
-
-
-def test_a_wrong_registry_password_is_one_paragraph_without_it(
-    a_shell: InteractiveShell, a_pull_recorder: list[dict[str, Any]],
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    a_shell.user_ns["secret"] = "wrong"
-    message = usage_error(a_shell, "%deploy_pull 127.0.0.1:8999/base/custom:1 -u a -p $secret",
-                          capsys)
-    assert "check the username and password" in message and "wrong" not in message
-
-
-def test_a_malformed_image_reference(
-    a_shell: InteractiveShell, a_pull_recorder: list[dict[str, Any]],
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    message = usage_error(a_shell, "%deploy_pull Not/A//Ref", capsys)
-    assert "not a valid image reference" in message and a_pull_recorder == []
-
-
-def test_panel_needs_a_known_kind(
-    a_shell: InteractiveShell, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert "env, deploy, score, services" in usage_error(a_shell, "%deploy_panel cake", capsys)
-
-
 def test_a_json_env_file_can_be_named_directly(
     a_shell: InteractiveShell, a_core: FakeCore, tmp_path: Path
 ) -> None:
@@ -516,84 +320,3 @@ def test_a_registered_environment_is_found_from_another_session(
     assert env.pip == ("scikit-learn==1.5.2",) and env.version == "1"
 
 
-class FakeCatalog:
-    """The registries layer's Catalog, answering from memory."""
-
-    def __init__(self, registries: Any = None) -> None:
-        pass
-
-    def repositories(self, address: str) -> list[str]:
-        return ["base/custom", "package"]
-
-    def tags(self, address: str, repository: str) -> list[dict[str, Any]]:
-        return [{"repository": repository, "tag": "1", "size": 42, "created": "today"}]
-
-    def local_images(self) -> list[dict[str, Any]]:
-        return [{"id": "sha256:0123456789abcdef", "tags": ["jupyter-deploy/svc:1", "other:1"],
-                 "size": 2e8, "labels": {}}]
-
-    def registries(self) -> list[dict[str, Any]]:
-        return [{"address": "127.0.0.1:5000", "reachable": True, "error": None}]
-
-
-def test_images_shows_the_registry_and_our_local_images(
-    a_shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from jupyter_deploy import display
-
-    monkeypatch.setattr(display, "Catalog", FakeCatalog)
-    # When the workspace registry and local images are listed
-    view = value_of(a_shell, "%deploy_images")
-    # Then both show, with only this project's local images
-    text = str(view)
-    assert "Registry 127.0.0.1:5000" in text and "base/custom" in text
-    assert "jupyter-deploy/svc:1" in text and "other:1" not in text
-    # And one repository's tags can be asked for
-    tags = value_of(a_shell, "%deploy_images --repository base/custom")
-    assert "127.0.0.1:5000/base/custom:1" in tags._repr_html_()
-
-
-def test_package_only_builds_and_binds_the_image(
-    a_shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from jupyter_deploy.images import BuiltImage
-
-    built: list[Any] = []
-
-    def build_package(spec: Any, log: Any = None, labels: Any = None) -> BuiltImage:
-        built.append((spec.name, labels))
-        return BuiltImage("sha256:1", f"jupyter-deploy/{spec.name}:abc", "", 2.0)
-
-    monkeypatch.setattr(deployments, "build_package", build_package)
-    shown = value_of(a_shell, "%deploy pkg --package-only --label team=ml --as image")
-    assert built == [("pkg", {"team": "ml"})]
-    assert a_shell.user_ns["image"].tag == "jupyter-deploy/pkg:abc" and "Built image" in str(shown)
-
-
-def test_panel_magic_gives_panels_bound_to_the_session(
-    a_shell: InteractiveShell, a_core: FakeCore, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from jupyter_deploy.widgets import (
-        DeployPanel,
-        EnvironmentPanel,
-        ServicesPanel,
-        environment_editor,
-    )
-
-    monkeypatch.setattr(environment_editor, "Catalog", FakeCatalog)
-    value_of(a_shell, f"%%deploy_env sk\n{SKLEARN_YAML}")
-    deploy_panel = value_of(a_shell, "%deploy_panel deploy svc")
-    assert isinstance(deploy_panel, DeployPanel) and "sk" in deploy_panel.env.options
-    assert isinstance(value_of(a_shell, "%deploy_panel services"), ServicesPanel)
-    # A panel's launch binds the service like %deploy does
-    deploy_panel.launch_button.click()
-    deploy_panel.wait()
-    assert a_shell.user_ns["svc"] is a_core.services["svc"]
-    editor = value_of(a_shell, "%deploy_panel env sk")
-    assert isinstance(editor, EnvironmentPanel) and editor.pip.value == "scikit-learn==1.5.2"
-    editor.wait()
-    assert "127.0.0.1:5000/package:1" in editor.base_image.options
-    # Saving in the editor binds the environment for %deploy
-    editor.pip.value = "numpy==2.4.6"
-    editor.save_button.click()
-    assert a_shell.user_ns["sk"].pip == ("numpy==2.4.6",)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from test_magics import FakeCore, FakeService
+from test_magics_fakes import FakeCore, FakeService
 
 from jupyter_deploy import deployments
 from jupyter_deploy.environment import Environment
