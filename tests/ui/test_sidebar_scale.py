@@ -74,11 +74,15 @@ def test_first_paint_and_refresh_with_1000_repositories_and_100_containers(
 ) -> None:
     # Given a registry with 1,000 repositories and an engine with 100 more containers
     server = a_lab_server([a_registry_with_1000_repositories.address])
+    calls: list[str] = []
+    api = f"{server.url}jupyter-deploy/"
+    a_page.on("request", lambda r: r.url.startswith(api) and calls.append(r.url))
     loading = time.perf_counter()
     a_page.goto(server.lab_url())
     a_page.wait_for_selector(SIDEBAR_TAB, timeout=90_000)
     a_page.wait_for_selector(".jp-Launcher", timeout=90_000)
     lab_loaded = time.perf_counter() - loading
+    assert calls == [], "the closed sidebar must not poll"
     # When the user opens the sidebar once JupyterLab has loaded: first paint is when both
     # long lists are drawn
     started = time.perf_counter()
@@ -110,7 +114,15 @@ def test_first_paint_and_refresh_with_1000_repositories_and_100_containers(
     a_page.wait_for_function(
         f"document.querySelectorAll('{SIDEBAR} .jp-DeployRepository-row').length === 1")
     a_page.fill(f"{SIDEBAR} .jp-DeploySidebar-search", "")
+    a_page.click(f"{SIDEBAR} .jp-DeploySection-registry .jp-DeployList-more")
+    assert rows(a_page, "Repository") == 2 * PAGE
     screenshot(a_page, "sidebar-scale")
+    # And once the sidebar is closed again, it stops polling (its interval is 5 s)
+    a_page.click(SIDEBAR_TAB)
+    a_page.wait_for_timeout(500)
+    polled = len(calls)
+    a_page.wait_for_timeout(6500)
+    assert len(calls) == polled, calls[polled:]
     result = {
         "repositories": REPOSITORIES, "containers_added": CONTAINERS,
         "jupyterlab_load_s": round(lab_loaded, 3),
