@@ -214,10 +214,36 @@ class DeployMagics(Magics):
         """
         command = DeployCommand.parse(line)
         spec = self._package_spec(command)
-        log = _quiet if command.quiet else print
-        result, message = self._deploy(command, spec, log)
+        log, finish = self._progress_log(command.quiet)
+        try:
+            result, message = self._deploy(command, spec, log)
+        except DeployError:
+            finish(False)
+            raise
+        finish(True)
         self.user_ns[command.variable] = result
         return Message(f"{message} Bound to `{command.variable}`.")
+
+    def _progress_log(
+        self, quiet: bool
+    ) -> tuple[Callable[[str], None], Callable[[bool], None]]:
+        """The log ``%deploy`` streams to, and how to end its progress bar (kernels only)."""
+        if quiet:
+            return _quiet, _ignore
+        if getattr(self.shell, "kernel", None) is None:
+            return print, _ignore
+        from IPython.display import display
+
+        from ..widgets.build_progress import BuildProgress
+
+        tracker = BuildProgress()
+        display(tracker.bar)
+
+        def log(line: str) -> None:
+            print(line)
+            tracker(line)
+
+        return log, lambda ok: tracker.finish(ok)
 
     def _package_spec(self, command: DeployCommand) -> packaging.PackageSpec:
         """What ``%deploy`` packages: from ``--ic`` (the seeds' JSON) or the separate options."""
@@ -323,3 +349,7 @@ class DeployMagics(Magics):
 
 def _quiet(_: str) -> None:
     """Drop log lines (``--quiet``)."""
+
+
+def _ignore(_: bool) -> None:
+    """No progress bar to finish."""

@@ -85,13 +85,18 @@ class Panel(w.VBox):
         except DeployError as e:
             self.say(f"{what} failed: {e.message.splitlines()[0]}", "error")
             self.log(f"{what} failed:\n{e}")
+            self.failed()
             return None
         except Exception:
             self.say(f"{what} failed with an unexpected error (see below).", "error")
             self.log(traceback.format_exc())
+            self.failed()
             return None
         finally:
             self.set_busy(False)
+
+    def failed(self) -> None:
+        """Called after background work failed (subclasses mark their progress)."""
 
     def guard(self, what: str, work: Callable[[], Any]) -> Any:
         """Run quick ``work`` on the kernel's thread, reporting a DeployError in the panel."""

@@ -4,12 +4,11 @@
 :func:`~jupyter_deploy.deployments.deploy` — the calls ``%deploy`` makes — on the panel's worker
 thread, with every log line streamed into the panel. The progress bar follows the stages a
 deployment goes through (wheels, build steps ``Step N/M``, container start, healthy), read from
-those same log lines, so it needs no second channel from the core.
+those same log lines (:class:`~.build_progress.BuildProgress`, shared with ``%deploy``).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -21,10 +20,7 @@ from ..display import service_state
 from ..environment import Environment
 from ..images import BuiltImage
 from .base import Panel, labelled
-
-_STEP = re.compile(r"^Step (\d+)/(\d+)")
-#: Share of the bar each stage ends at.
-_STAGES = (("Building", 0.1), ("Started container", 0.9), ("is healthy", 1.0))
+from .build_progress import BuildProgress
 
 Environments = Callable[[], Mapping[str, Environment]]
 
@@ -72,7 +68,8 @@ class DeployPanel(Panel):
         self.launch_button.on_click(lambda _: self.launch())
         self.stop_button.on_click(lambda _: self.stop())
         self.remove_button.on_click(lambda _: self.remove())
-        self.progress = w.FloatProgress(0.0, min=0.0, max=1.0, layout=w.Layout(width="20em"))
+        self.tracker = BuildProgress()
+        self.progress = self.tracker.bar
         self.state = w.HTML("")
 
     def buttons(self) -> list[w.Button]:
@@ -158,28 +155,23 @@ class DeployPanel(Panel):
 
     def _start(self) -> None:
         self.clear()
-        self.progress.value = 0.0
-        self.progress.bar_style = "info"
+        self.tracker.start()
 
     def _log(self, line: str) -> None:
         self.log(line)
-        step = _STEP.match(line)
-        if step:
-            done, total = int(step.group(1)), int(step.group(2))
-            self.progress.value = max(self.progress.value, 0.1 + 0.75 * done / total)
-            return
-        for marker, share in _STAGES:
-            if marker in line:
-                self.progress.value = max(self.progress.value, share)
+        self.tracker(line)
+
+    def failed(self) -> None:
+        self.tracker.finish(ok=False)
 
     def _built(self, built: BuiltImage) -> None:
         self.image = built
-        self.progress.value, self.progress.bar_style = 1.0, "success"
+        self.tracker.finish()
         self.say(f"Built {built.tag} in {built.seconds:.1f} s.", "ok")
 
     def _launched(self, service: deployments.Deployment) -> None:
         self.service = service
-        self.progress.value, self.progress.bar_style = 1.0, "success"
+        self.tracker.finish()
         state = self._show_state(service)
         self.say(f"{service.name} answers at {service.scoring_uri} ({state}).", "ok")
         if self.on_deployed is not None:

@@ -152,7 +152,7 @@ def test_a_failed_launch_says_why_in_the_panel(a_core: FakeCore) -> None:
     panel.launch_button.click()
     panel.wait()
     assert "taken by process" in status(panel) and "failed" in status(panel)
-    assert "pass another port" in shown(panel)
+    assert "pass another port" in shown(panel) and panel.progress.bar_style == "danger"
 
 
 def test_build_only_builds(monkeypatch: pytest.MonkeyPatch) -> None:

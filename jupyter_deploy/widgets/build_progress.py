@@ -1,0 +1,44 @@
+"""One progress bar for a build-and-launch, read from the deployment's own log lines.
+
+:func:`~jupyter_deploy.deployments.deploy` reports through its ``log`` callback only, so the bar
+follows the stages that callback already names: building (``Step N/M`` of the Dockerfile), the
+container starting, and the service answering. The deploy panel and ``%deploy`` (in a Jupyter
+kernel) both use it, so the two show the same progress for the same call.
+"""
+
+from __future__ import annotations
+
+import re
+
+import ipywidgets as w
+
+_STEP = re.compile(r"^Step (\d+)/(\d+)")
+#: Share of the bar each stage ends at.
+_STAGES = (("Building", 0.1), ("Started container", 0.9), ("is healthy", 1.0))
+
+
+class BuildProgress:
+    """Moves ``bar`` as log lines arrive; call it with each line (from any thread)."""
+
+    def __init__(self, bar: w.FloatProgress | None = None) -> None:
+        self.bar = bar or w.FloatProgress(0.0, min=0.0, max=1.0, layout=w.Layout(width="20em"))
+
+    def start(self) -> None:
+        """Back to zero, in progress."""
+        self.bar.value, self.bar.bar_style = 0.0, "info"
+
+    def __call__(self, line: str) -> None:
+        step = _STEP.match(line)
+        if step:
+            done, total = int(step.group(1)), int(step.group(2))
+            self.bar.value = max(self.bar.value, 0.1 + 0.75 * done / total)
+            return
+        for marker, share in _STAGES:
+            if marker in line:
+                self.bar.value = max(self.bar.value, share)
+
+    def finish(self, ok: bool = True) -> None:
+        """Full and green, or red where it stopped."""
+        if ok:
+            self.bar.value = 1.0
+        self.bar.bar_style = "success" if ok else "danger"
