@@ -81,9 +81,10 @@ export function ContainerList(props: {
   actions: IActions;
   filter: string;
 }): JSX.Element {
-  const items = props.model.containers.filter(c =>
-    matches(props.filter, c.name, c.image, c.service, c.state)
-  );
+  const rank = (c: IContainer) => (c.service ? 0 : c.ours ? 1 : 2);
+  const items = props.model.containers
+    .filter(c => matches(props.filter, c.name, c.image, c.service, c.state))
+    .sort((a, b) => rank(a) - rank(b));
   return (
     <Section title="Containers" count={items.length} kind="containers">
       <Paged
