@@ -25,8 +25,10 @@ from tornado.httpclient import HTTPClientError
 from jupyter_deploy import __version__, images
 from jupyter_deploy.config import get_config
 from jupyter_deploy.engine import docker_client, reset_client
+from jupyter_deploy.environment import RegistryCredentials
 from jupyter_deploy.local_registry import LocalRegistry
 from jupyter_deploy.registry import RegistryClient
+from jupyter_deploy.serverext.manager import DeployManager
 from jupyter_deploy.serverext.routes import ROUTES
 
 REPOSITORY = "sidebar/tiny"
@@ -279,3 +281,20 @@ async def test_stats_give_the_memory_the_engine_reports(
     # Then memory is a positive number of bytes, within the container's limit
     assert stats["memory_bytes"] > 0
     assert stats["memory_limit"] >= stats["memory_bytes"]
+
+
+async def test_a_registry_that_is_down_is_reported_beside_one_that_is_up(
+    jp_fetch: Any, jp_web_app: Any, a_registry: LocalRegistry
+) -> None:
+    # Given the server shows the test registry and one on a port nobody listens on
+    down = f"127.0.0.1:{an_unused_port(8890)}"
+    jp_web_app.settings["jupyter_deploy_manager"] = DeployManager(
+        [RegistryCredentials(a_registry.address), RegistryCredentials(down)], ttl=0.0)
+    # When the panel asks for settings and for the down registry's repositories
+    settings = await get_json(jp_fetch, "settings")
+    code, body = await error_of(jp_fetch, "registries", down, "repositories")
+    # Then the up one is reachable, the down one is not and says why, and listing it is a 5xx
+    reachable = {r["address"]: r["reachable"] for r in settings["registries"]}
+    assert reachable == {a_registry.address: True, down: False}
+    assert next(r["error"] for r in settings["registries"] if r["address"] == down)
+    assert code >= 500 and down in body["message"]
