@@ -166,7 +166,8 @@ class TableView(View):
 def _cell(column: str, value: Any) -> str:
     text = html.escape("" if value is None else str(value))
     if column == "state" and str(value) in STATE_COLOURS:
-        return f"<td><span style='color:{STATE_COLOURS[str(value)]}'>●</span> {text}</td>"
+        colour = STATE_COLOURS[str(value)]
+        return f"<td style='white-space:nowrap'><span style='color:{colour}'>●</span> {text}</td>"
     if column == "scoring URI" and value:
         return f"<td><a href='{text}' target='_blank'>{text}</a></td>"
     return f"<td>{text}</td>"

@@ -64,9 +64,16 @@ def panels_notebook(folder: Path, service: str) -> str:
     """Copy the panels notebook into ``folder`` with ``service`` as its service name."""
     nb = json.loads((ROOT / "notebooks" / "widget-panels.ipynb").read_text())
     nb["cells"] = nb["cells"][:-2]  # keep the service for the screenshots; the test removes it
+    score = '%%deploy_score panels-demo\n{"data": [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]]}'
+    nb["cells"] += [_code_cell(c) for c in ("%deploy_ls", "%deploy_env panels_env", score)]
     text = json.dumps(nb).replace("panels-demo", service)
     (folder / "panels.ipynb").write_text(text)
     return "panels.ipynb"
+
+
+def _code_cell(source: str) -> dict[str, Any]:
+    return {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+            "source": source}
 
 
 def _wait_until_up(url: str, token: str, process: subprocess.Popen[bytes], log: Path) -> None:
@@ -166,6 +173,13 @@ def test_each_panel_renders_in_jupyterlab(
             panel.scroll_into_view_if_needed()
             panel.screenshot(path=str(ARTIFACTS / f"panel-{kind}.png"))
             assert (ARTIFACTS / f"panel-{kind}.png").stat().st_size > 1000
+        # And the magics' own outputs render as HTML tables
+        for selector, name in ((".jd-table", "magic-deploy-ls"), (".jd-env", "magic-deploy-env"),
+                               (".jd-score", "magic-deploy-score")):
+            output = page.locator(f".jp-OutputArea-output:has({selector})").last
+            output.scroll_into_view_if_needed()
+            output.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+        assert lab.service in page.inner_text(".jp-OutputArea-output:has(.jd-table)")
         # When the user edits the sample in the browser and clicks Send
         page.locator(".jd-panel-score textarea").fill('{"data": [[1, 1, 1, 1, 1, 1, 1, 1, 1, 1]]}')
         page.click(".jd-panel-score button:has-text('Send')")
