@@ -157,9 +157,9 @@ class DeployMagics(Magics):
             return value
         if Path(ref).is_file():
             return environment_io.load(ref)
-        workspace = Workspace.from_config()
-        if workspace.environment_versions(ref):
-            return workspace.get_environment(ref)
+        registered = _registered_environment(ref)
+        if registered is not None:
+            return registered
         known = ", ".join(sorted(self.environments)) or "none yet"
         raise ConfigurationError(
             f"no environment named {ref!r} (defined: {known}): define it with `%%deploy_env "
@@ -345,6 +345,15 @@ class DeployMagics(Magics):
 
         command = PanelCommand.parse(line)
         return make_panel(command.kind, command.name, self)
+
+
+def _registered_environment(name: str) -> Environment | None:
+    """The latest version of ``name`` in the current workspace, if there is one."""
+    try:
+        workspace = Workspace.from_config()
+        return workspace.get_environment(name) if workspace.environment_versions(name) else None
+    except DeployError:  # an unreadable workspace config says nothing about this name
+        return None
 
 
 def _quiet(_: str) -> None:
