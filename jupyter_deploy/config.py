@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from traitlets import Float, Int, Unicode
 from traitlets.config import Configurable
@@ -55,6 +56,12 @@ def get_config() -> DeployConfig:
     if _config is None:
         _config = DeployConfig()
     return _config
+
+
+def load_config(config: Any) -> DeployConfig:
+    """Apply a traitlets ``Config`` (e.g. a Jupyter server's ``c.DeployConfig.…``) process-wide."""
+    get_config().update_config(config)
+    return get_config()
 
 
 def data_dir() -> Path:

@@ -13,11 +13,13 @@ from typing import Any
 
 def _load_jupyter_server_extension(server_app: Any) -> None:
     """Register the ``/jupyter-deploy/…`` routes on the running server."""
+    from ..config import load_config
     from ..environment import RegistryCredentials
     from .config import SidebarConfig
     from .manager import DeployManager
     from .routes import setup_routes
 
+    load_config(server_app.config)  # c.DeployConfig.* in the server's config reach the core
     config = SidebarConfig(config=server_app.config)
     registries = [RegistryCredentials(address) for address in config.registries]
     setup_routes(server_app.web_app, DeployManager(registries, ttl=config.cache_seconds))
