@@ -47,6 +47,7 @@ class DeployPanel(Panel):
         self._build_fields(name, entry_script, models)
         self.children = (
             self.title, labelled("Service name", self.name), labelled("Entry script", self.entry),
+            labelled("Source folder", self.source_dir),
             labelled("Models", self.models), labelled("Environment", self.env),
             labelled("Port", self.port),
             w.HBox([self.build_button, self.launch_button, self.stop_button, self.remove_button]),
@@ -55,6 +56,7 @@ class DeployPanel(Panel):
     def _build_fields(self, name: str, entry_script: str, models: tuple[str, ...]) -> None:
         self.name = w.Text(name, placeholder="myservice")
         self.entry = w.Text(entry_script, placeholder="score.py")
+        self.source_dir = w.Text("", placeholder="(optional) folder copied beside the script")
         self.models = w.Text(", ".join(models), placeholder="model.pkl, other-model/")
         self.env = w.Dropdown(options=self._env_options(), value="(default)")
         self.port = w.BoundedIntText(0, min=0, max=65535, description="",
@@ -94,8 +96,12 @@ class DeployPanel(Panel):
         """
         env = self.environments().get(self.env.value) or Environment()
         models = tuple(m.strip() for m in self.models.value.split(",") if m.strip())
-        return packaging.PackageSpec(self.name.value.strip(), Path(self.entry.value.strip()),
-                                     env, tuple(packaging.ModelFiles.of(m) for m in models))
+        folder = Path(self.source_dir.value.strip()) if self.source_dir.value.strip() else None
+        script = Path(self.entry.value.strip())
+        if folder is not None and (folder / script).is_file():
+            script = folder / script
+        return packaging.PackageSpec(self.name.value.strip(), script, env,
+                                     tuple(packaging.ModelFiles.of(m) for m in models), folder)
 
     # -- actions -------------------------------------------------------------------------------
 
@@ -119,7 +125,8 @@ class DeployPanel(Panel):
 
         def work() -> deployments.Deployment:
             return deployments.deploy(spec.name, spec.entry_script, spec.models,
-                                      spec.environment, port=port, log=self._log)
+                                      spec.environment, port=port,
+                                      source_dir=spec.source_dir, log=self._log)
 
         self.run_in_background(f"Launching {spec.name}", work, self._launched)
 

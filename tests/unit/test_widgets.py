@@ -138,6 +138,7 @@ def test_launch_runs_deploy_off_the_main_thread_and_streams_its_log(
     call = a_core.deploy_calls[-1]
     assert call["name"] == "svc" and call["port"] == 8952 and call["environment"] == env
     assert [m.path for m in call["models"]] == [Path("model.pkl"), Path("other/")]
+    assert call["source_dir"] is None
     assert "Step 1/2" in shown(panel)
     assert panel.progress.value == 1.0 and panel.progress.bar_style == "success"
     assert "Healthy" in panel.state.value and bound == [a_core.services["svc"]]
@@ -275,3 +276,16 @@ def test_launch_returns_at_once_and_the_kernel_stays_free(
     release.set()
     panel.wait()
     assert "answers at" in status(panel) and not panel.launch_button.disabled
+
+
+def test_a_source_folder_holds_the_entry_script(a_core: FakeCore, tmp_path: Path) -> None:
+    # Given a folder with the script in it
+    (tmp_path / "score.py").write_text("def init():\n    pass\n\ndef run(r):\n    return r\n")
+    panel = DeployPanel("svc")
+    # When the folder is named and the service launched
+    panel.source_dir.value = str(tmp_path)
+    panel.launch_button.click()
+    panel.wait()
+    # Then the script is the folder's, and the folder goes with it
+    call = a_core.deploy_calls[-1]
+    assert call["entry_script"] == tmp_path / "score.py" and call["source_dir"] == tmp_path
