@@ -100,20 +100,27 @@ class EnvironmentPanel(Panel):
         self.save_button.on_click(lambda _: self.save())
         self.yaml_button = w.Button(description="Show YAML", icon="file-code-o")
         self.yaml_button.on_click(lambda _: self.show_yaml())
+        self.import_text = w.Textarea(placeholder="paste an environment.yml, our YAML or the "
+                                      "inference-configuration JSON", rows=6,
+                                      layout=w.Layout(width="36em"))
+        self.import_button = w.Button(description="Import", icon="upload")
+        self.import_button.on_click(lambda _: self.import_from_text())
 
     def _layout(self) -> tuple[w.Widget, ...]:
         registry = w.VBox([labelled("address", self.registry_address),
                            labelled("username", self.registry_username),
                            labelled("password", self.registry_password)])
         private = w.Accordion([registry], titles=("Private registry",))
+        importer = w.Accordion([w.VBox([self.import_text, self.import_button])],
+                               titles=("Import from a file's text",))
         return (self.title, labelled("Name", self.name),
                 labelled("Base image", w.HBox([self.base_image, self.refresh_button])),
                 labelled("pip", self.pip), labelled("conda", self.conda),
-                labelled("Variables", self.env_vars), private,
+                labelled("Variables", self.env_vars), private, importer,
                 w.HBox([self.save_button, self.yaml_button]), self.status, self.output)
 
     def buttons(self) -> list[w.Button]:
-        return [self.save_button, self.refresh_button]
+        return [self.save_button, self.refresh_button, self.import_button]
 
     # -- values --------------------------------------------------------------------------------
 
@@ -160,6 +167,15 @@ class EnvironmentPanel(Panel):
         self.say(f"Saved environment {env.name!r}.", "ok")
         self.clear()
         self.show(EnvironmentView(env))
+        return env
+
+    def import_from_text(self) -> Environment | None:
+        """Fill the form from pasted text (any format ``%%deploy_env`` reads); nothing is saved."""
+        text = self.import_text.value
+        env = self.guard("Cannot import", lambda: environment_io.loads(text))
+        if env is not None:
+            self.load(env)
+            self.say(f"Imported {env.name!r}: check the fields, then Save.", "ok")
         return env
 
     def show_yaml(self) -> None:

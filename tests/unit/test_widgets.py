@@ -289,3 +289,18 @@ def test_a_source_folder_holds_the_entry_script(a_core: FakeCore, tmp_path: Path
     # Then the script is the folder's, and the folder goes with it
     call = a_core.deploy_calls[-1]
     assert call["entry_script"] == tmp_path / "score.py" and call["source_dir"] == tmp_path
+
+
+def test_import_fills_the_form_from_a_conda_file_and_points_at_bad_lines() -> None:
+    panel = EnvironmentPanel(load_images=False)
+    # When a conda environment file is pasted and imported
+    panel.import_text.value = ("name: fromconda\nchannels: [conda-forge]\ndependencies:\n"
+                               "  - numpy=1.26\n  - pip:\n    - requests==2.31.0\n")
+    panel.import_button.click()
+    # Then the fields show it, ready to be saved
+    assert panel.name.value == "fromconda" and panel.pip.value == "requests==2.31.0"
+    assert "numpy=1.26" in panel.conda.value and "Imported" in status(panel)
+    # And broken text is reported with its line, leaving the form as it was
+    panel.import_text.value = "pip:\n  - [unclosed\n"
+    panel.import_button.click()
+    assert "line" in status(panel) and panel.name.value == "fromconda"
