@@ -173,6 +173,12 @@ def test_each_panel_renders_in_jupyterlab(
             panel.scroll_into_view_if_needed()
             panel.screenshot(path=str(ARTIFACTS / f"panel-{kind}.png"))
             assert (ARTIFACTS / f"panel-{kind}.png").stat().st_size > 1000
+        # And the private registry's password is typed into a masked field and shown nowhere
+        env_panel = page.locator(".jd-panel-env")
+        env_panel.get_by_text("Private registry").click()
+        env_panel.locator("input[type='password']").fill("ui-secret-pw")
+        env_panel.screenshot(path=str(ARTIFACTS / "panel-env-private-registry.png"))
+        assert "ui-secret-pw" not in page.inner_text("body")
         # And the magics' own outputs render as HTML tables
         for selector, name in ((".jd-table", "magic-deploy-ls"), (".jd-env", "magic-deploy-env"),
                                (".jd-score", "magic-deploy-score")):
