@@ -155,6 +155,10 @@ class DeployMagics(Magics):
         value = self.user_ns.get(ref)
         if isinstance(value, Environment):
             return value
+        to_native = getattr(value, "to_native", None)  # the Azure ML SDK's Environment
+        if callable(to_native):
+            native: Environment = to_native()
+            return native
         if Path(ref).is_file():
             return environment_io.load(ref)
         registered = _registered_environment(ref)

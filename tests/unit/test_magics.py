@@ -320,3 +320,17 @@ def test_a_registered_environment_is_found_from_another_session(
     assert env.pip == ("scikit-learn==1.5.2",) and env.version == "1"
 
 
+
+
+def test_an_azureml_environment_variable_works_too(
+    a_shell: InteractiveShell, a_core: FakeCore
+) -> None:
+    # Given the seeds' SDK-style environment in a variable
+    run(a_shell, "from jupyter_deploy.azureml.core import Environment\n"
+                 "myenv = Environment(name='myenv')\n"
+                 "myenv.environment_variables = {'MODE': 'sdk'}").raise_error()
+    # When %deploy names it
+    value_of(a_shell, "%deploy svc --env myenv")
+    # Then its native form is deployed
+    env = a_core.deploy_calls[-1]["environment"]
+    assert isinstance(env, Environment) and env.env_vars["MODE"] == "sdk"
