@@ -519,9 +519,9 @@ def build(cells: list[tuple[str, str]]) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
-    for kind, source in cells:
+    for index, (kind, source) in enumerate(cells):
         make = nbformat.v4.new_markdown_cell if kind == "markdown" else nbformat.v4.new_code_cell
-        nb.cells.append(make(source))
+        nb.cells.append(make(source, id=f"cell-{index}"))  # stable ids: no noise in diffs
     return nb
 
 
