@@ -145,8 +145,10 @@ editor"""),
 deploy_panel.models.value = "model.json"
 deploy_panel.env.value = "panels_env"
 deploy_panel"""),
-    ("code", """deploy_panel.launch()   # what the Launch button does
-service = deploy_panel.wait()
+    ("code", "deploy_panel.launch()   # what the Launch button does: returns at once"),
+    ("code", """# This cell runs while the panel builds and starts the service on its own thread.
+print("still working:", not deploy_panel.last_job.done())"""),
+    ("code", """service = deploy_panel.wait()   # a script can wait for the panel's work
 print(service.state, service.scoring_uri)"""),
     ("markdown", "## Scoring panel"),
     ("code", """score_panel = %deploy_panel score panels-demo
