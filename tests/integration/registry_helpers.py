@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+
+from ports import an_unused_port
 
 from jupyter_deploy import images
 from jupyter_deploy.local_registry import LocalRegistry, TokenAuth
@@ -23,17 +24,8 @@ PORTS = range(5100, 5200)
 
 
 def a_free_port(skip: tuple[int, ...] = ()) -> int:
-    """A port in this suite's range that nothing listens on right now."""
-    for port in PORTS:
-        if port in skip:
-            continue
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no free port in 5100-5199")
+    """A port in this suite's range (5100-5199) that nothing listens on right now."""
+    return an_unused_port(PORTS.start, PORTS.stop - 1, skip)
 
 
 @contextlib.contextmanager

@@ -8,12 +8,12 @@ wheel for the image's platform — each its own error class, and nothing half-ma
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from ports import an_unused_port
 
 from jupyter_deploy import images
 from jupyter_deploy.base_images import build_base
@@ -52,14 +52,7 @@ SAMPLE = {"data": [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [10, 9, 8, 7, 6, 5, 4, 3, 2,
 
 
 def a_port_in_my_range(low: int = 5300, high: int = 5400) -> int:
-    for port in range(low, high):
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 5300-5399")
+    return an_unused_port(low, high - 1)
 
 
 @pytest.fixture(scope="module")

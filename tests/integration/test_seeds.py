@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import ports
 import pytest
 import requests
 
@@ -90,14 +91,7 @@ def an_unused_port() -> int:
 
 
 def free_port_in_range(low: int = 5300, high: int = 5400) -> int:
-    for port in range(low, high):
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 5300-5399")
+    return ports.an_unused_port(low, high - 1)
 
 
 @pytest.fixture(scope="module")

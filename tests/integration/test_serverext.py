@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import docker.errors
+import ports
 import pytest
 from pytest_jupyter.jupyter_core import jp_asyncio_loop  # noqa: F401 - the real one, here
 from pytest_jupyter.jupyter_server import jp_server_cleanup  # noqa: F401 - the real one, here
@@ -35,15 +35,8 @@ REPOSITORY = "sidebar/tiny"
 
 
 def an_unused_port(start: int = 8850) -> int:
-    """A port of this suite's range that nothing listens on."""
-    for port in range(start, 8900):
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 8850-8899")
+    """A port of this suite's range (8850-8899) that nothing listens on."""
+    return ports.an_unused_port(start, 8899)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ need; no browser is ever downloaded. Screenshots go to ``artifacts/`` (gitignore
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import ports
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,14 +34,7 @@ sys.path.insert(0, str(ROOT / "tests" / "integration"))
 
 def an_unused_port(first: int, last: int) -> int:
     """A port in ``first..last`` that nothing listens on."""
-    for port in range(first, last + 1):
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {first}-{last}")
+    return ports.an_unused_port(first, last)
 
 
 @dataclass

@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import ports
 import pytest
 import requests
 
@@ -36,15 +36,8 @@ PANELS = ("env", "deploy", "score", "services")
 
 
 def an_unused_port(first: int = 8900, last: int = 8999) -> int:
-    """A port of this suite's range that nothing listens on."""
-    for port in range(first, last + 1):
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {first}-{last}")
+    """A port in ``first..last`` that nothing listens on."""
+    return ports.an_unused_port(first, last)
 
 
 @dataclass
