@@ -21,6 +21,7 @@ from ...environment import Environment as NativeEnvironment
 from ...errors import ConfigurationError
 from ...packages import Package, package_dockerfile, package_image
 from ...packaging import PackageSpec
+from ...scoring.model_path import get_model_path
 from ...workspace import RegisteredModel
 from ...workspace import Workspace as NativeWorkspace
 from .container_registry import ContainerRegistry
@@ -88,6 +89,9 @@ def _legacy_environment(
 
 class Model:
     """A registered model version (``name:version``) in a workspace."""
+
+    #: Inside a scoring process (container or ``jupyter-deploy serve``): a model's files.
+    get_model_path = staticmethod(get_model_path)
 
     def __init__(
         self, workspace: NativeWorkspace, name: str | None = None, id: str | None = None,
