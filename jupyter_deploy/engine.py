@@ -9,6 +9,7 @@ no ``docker.errors.*`` ever reaches a user.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 
 import docker
@@ -50,7 +51,7 @@ def docker_client(timeout: int = 120) -> docker.DockerClient:
         client.ping()
     except Exception as e:
         raise DockerUnavailableError(
-            f"No Docker engine is reachable ({_short(e)}). {HOW_TO_START}"
+            f"No Docker engine is reachable at {engine_address()} ({_cause(e)}). {HOW_TO_START}"
         ) from e
     _client = client
     return client
@@ -94,6 +95,24 @@ def translate_docker_errors(what: str) -> Iterator[None]:
         raise DockerUnavailableError(
             f"{what}: lost the Docker engine ({_short(e)}). {HOW_TO_START}"
         ) from e
+
+
+def engine_address() -> str:
+    """Where docker-py looks for the engine (``DOCKER_HOST`` or the default socket)."""
+    return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+
+
+def _cause(e: BaseException) -> str:
+    """The root cause in a few words, not docker-py's nested exception text."""
+    text = str(e)
+    for needle, words in (("FileNotFoundError", "no socket there"),
+                          ("ConnectionRefused", "connection refused"),
+                          ("PermissionError", "permission denied: add your user to the "
+                                              "'docker' group or use sudo"),
+                          ("timed out", "timed out")):
+        if needle in text:
+            return words
+    return _short(e)
 
 
 def _explain(e: docker.errors.APIError) -> str:
