@@ -2,12 +2,16 @@
 PYTHON ?= python3
 STAMP := build/.installed
 
-.PHONY: setup install engine demo test unit lint clean labextension browser bench-server
+.PHONY: setup install engine demo test unit lint clean labextension browser bench bench-server
 
 setup: install engine
 
 install: $(STAMP)
+# A sidebar linked for development (`make labextension`) from this or another clone would make
+# pip's uninstall of the old editable install reach through the link: drop the link first.
+LABEXT_LINK = $(shell $(PYTHON) -c "import sys; print(sys.prefix)")/share/jupyter/labextensions/jupyter-deploy
 $(STAMP): pyproject.toml
+	@if [ -L "$(LABEXT_LINK)" ]; then rm -f "$(LABEXT_LINK)"; fi
 	$(PYTHON) -m pip install --disable-pip-version-check -q -e '.[test]'
 	@mkdir -p build && touch $(STAMP)
 
@@ -32,6 +36,12 @@ browser:
 
 # The scoring server against Azure ML's (its own venv, build/peer-venv, made on first use), with
 # Debian's wrk for the load; prints ratios against the goals, then the 10,000-request soak.
+# Side-by-side measurements printing ratios (not tests; run them on a quiet machine).
+bench: bench-server
+	$(PYTHON) benchmarks/bench_lifecycle.py
+	$(PYTHON) benchmarks/bench_package_cache.py
+	$(PYTHON) benchmarks/bench_registry.py
+
 bench-server: setup
 	@command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)
 	$(PYTHON) benchmarks/bench_server.py --two-workers --soak
