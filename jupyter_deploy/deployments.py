@@ -420,6 +420,7 @@ def deploy(
     options = {**containers.parse_run_arguments(env.docker_arguments), **run_options}
     if env.shm_size:
         options.setdefault("shm_size", env.shm_size)
+    containers.gpu_requests(options.get("gpus"))  # no GPU runtime: say so before building
     options = extensibility.with_extra_packages(
         options, env.env_vars, spec.source_dir or spec.entry_script.parent, env.image_python,
         env.pip, log)

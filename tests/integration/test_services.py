@@ -245,3 +245,19 @@ def test_the_cli_drives_the_same_service(
     # And an unknown name is a one-line error, exit status 1
     assert main(["state", "no-such-service-here"]) == 1
     assert "no service named" in capsys.readouterr().err
+
+
+def test_a_gpu_request_on_an_engine_without_gpus_fails_before_building(
+    tmp_path: Path, a_service_name: str
+) -> None:
+    # Given an environment that asks for GPUs, on this engine (which has no GPU runtime)
+    if "nvidia" in (jd.deployments.docker_client().info().get("Runtimes") or {}):
+        pytest.skip("this engine has a GPU runtime")
+    script = tmp_path / "score.py"
+    script.write_text("def init():\n    pass\n\ndef run(raw):\n    return 1\n")
+    env = jd.Environment(docker_arguments=("--gpus", "all"))
+    started = time.monotonic()
+    # Then the deploy stops at once, saying what is missing
+    with pytest.raises(jd.DeployError, match="no GPU runtime"):
+        jd.deploy(a_service_name, script, environment=env)
+    assert time.monotonic() - started < 5
