@@ -256,8 +256,7 @@ def test_a_gpu_request_on_an_engine_without_gpus_fails_before_building(
     script = tmp_path / "score.py"
     script.write_text("def init():\n    pass\n\ndef run(raw):\n    return 1\n")
     env = jd.Environment(docker_arguments=("--gpus", "all"))
-    started = time.monotonic()
-    # Then the deploy stops at once, saying what is missing
+    # Then the deploy stops, saying what is missing, before any image is built
     with pytest.raises(jd.DeployError, match="no GPU runtime"):
         jd.deploy(a_service_name, script, environment=env)
-    assert time.monotonic() - started < 5
+    assert not jd.deployments.docker_client().images.list(name=f"jupyter-deploy/{a_service_name}")
