@@ -30,9 +30,11 @@ def a_free_port(skip: tuple[int, ...] = ()) -> int:
 
 @contextlib.contextmanager
 def running_registry(root: Path, htpasswd: Path | None = None,
-                     token: TokenAuth | None = None) -> Iterator[LocalRegistry]:
-    """A registry process on a free port with its data in ``root``, stopped afterwards."""
-    registry = LocalRegistry(f"127.0.0.1:{a_free_port()}", root, htpasswd=htpasswd, token=token)
+                     token: TokenAuth | None = None, port: int | None = None,
+                     ) -> Iterator[LocalRegistry]:
+    """A registry on ``port`` (default: free in 5100-5199), data in ``root``, stopped after."""
+    address = f"127.0.0.1:{port or a_free_port()}"
+    registry = LocalRegistry(address, root, htpasswd=htpasswd, token=token)
     registry.start()
     try:
         yield registry
@@ -48,6 +50,15 @@ def build_tiny_image(folder: Path, tag: str, labels: Mapping[str, str]) -> image
         "FROM scratch\nCOPY hello.txt /hello.txt\nLABEL org.jupyter-deploy.purpose=registry-test\n"
     )
     return images.build(str(folder), tag, labels=labels)
+
+
+def push_tiny_image(registry: LocalRegistry, name: str, folder: Path,
+                    labels: Mapping[str, str]) -> str:
+    """Build a tiny image as ``<registry>/<name>`` (``repository:tag``), push it, return the ref."""
+    reference = f"{registry.address}/{name}"
+    build_tiny_image(folder, reference, labels)
+    images.push(reference)
+    return reference
 
 
 def fill_registry(client: RegistryClient, repositories: list[str],

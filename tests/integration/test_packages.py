@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from ports import an_unused_port
+from samples import SAMPLE
 
 from jupyter_deploy import images
 from jupyter_deploy.base_images import build_base
@@ -48,7 +49,6 @@ def run(raw_data):
     return model.predict(np.array(json.loads(raw_data)["data"])).tolist()
 '''
 PINNED = ("scikit-learn==1.9.1", "joblib==1.6.0")
-SAMPLE = {"data": [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]]}
 
 
 def a_port_in_my_range(low: int = 5300, high: int = 5400) -> int:

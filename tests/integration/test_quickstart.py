@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sklearn
+from samples import RIDGE_SCORE_PY, SAMPLE
 from sklearn.linear_model import Ridge
 
 import jupyter_deploy as jd
@@ -27,20 +28,6 @@ from jupyter_deploy.errors import (
     PortInUseError,
 )
 
-SAMPLE = {"data": [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]]}
-SCORE_PY = '''
-import json, os, pickle
-import numpy as np
-
-def init():
-    global model
-    with open(os.path.join(os.environ["AZUREML_MODEL_DIR"], "model.pkl"), "rb") as f:
-        model = pickle.load(f)
-
-def run(raw_data):
-    return model.predict(np.array(json.loads(raw_data)["data"])).tolist()
-'''
-
 
 @pytest.fixture(scope="module")
 def a_model_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -48,7 +35,7 @@ def a_model_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     X = np.random.default_rng(0).random((50, 10))
     model = Ridge().fit(X, X @ np.arange(10))
     (folder / "model.pkl").write_bytes(pickle.dumps(model))
-    (folder / "score.py").write_text(SCORE_PY)
+    (folder / "score.py").write_text(RIDGE_SCORE_PY)
     return folder
 
 

@@ -23,6 +23,7 @@ import numpy as np
 import ports
 import pytest
 import requests
+from samples import SAMPLE
 
 from jupyter_deploy import images
 from jupyter_deploy.azureml.core import Workspace
@@ -37,7 +38,6 @@ SEED_DIR = Path(os.environ.get("JUPYTER_DEPLOY_SEEDS", "/work/shared/seeds"))
 #: The snippets as extracted from the seeds, for machines without the seed documents (CI).
 SNIPPETS_COPY = Path(__file__).parent / "data" / "seed_snippets.json"
 PRIVATE_USER, PRIVATE_PASSWORD = "reader", "s3cret-for-tests"
-SAMPLE = {"data": [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]]}
 SCORE_PY = '''import json
 import os
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from samples import SAMPLE
 
 import jupyter_deploy as jd
 from jupyter_deploy.config import get_config
@@ -19,7 +20,6 @@ from jupyter_deploy.engine import docker_client
 from jupyter_deploy.errors import ContainerError
 
 SCRIPTS = Path(__file__).parents[1] / "compat" / "scripts"
-SAMPLE = {"data": [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]]}
 #: The server and its own dependencies may add at most this much to an image.
 SIZE_BUDGET = 15 * 1024 * 1024
 

@@ -19,7 +19,7 @@ import ports
 import pytest
 from pytest_jupyter.jupyter_core import jp_asyncio_loop  # noqa: F401 - the real one, here
 from pytest_jupyter.jupyter_server import jp_server_cleanup  # noqa: F401 - the real one, here
-from registry_helpers import build_tiny_image
+from registry_helpers import push_tiny_image, running_registry
 from tornado.httpclient import HTTPClientError
 
 from jupyter_deploy import __version__, images
@@ -41,10 +41,8 @@ def an_unused_port(start: int = 8850) -> int:
 
 @pytest.fixture(scope="module")
 def a_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry]:
-    registry = LocalRegistry(f"127.0.0.1:{an_unused_port()}", tmp_path_factory.mktemp("reg"))
-    registry.start()
-    yield registry
-    registry.stop()
+    with running_registry(tmp_path_factory.mktemp("reg"), port=an_unused_port()) as registry:
+        yield registry
 
 
 @pytest.fixture(scope="module")
@@ -52,10 +50,8 @@ def a_pushed_image(
     a_registry: LocalRegistry, tmp_path_factory: pytest.TempPathFactory,
     test_labels: dict[str, str],
 ) -> str:
-    reference = f"{a_registry.address}/{REPOSITORY}:1"
-    build_tiny_image(tmp_path_factory.mktemp("tiny"), reference, test_labels)
-    images.push(reference)
-    return reference
+    return push_tiny_image(a_registry, f"{REPOSITORY}:1", tmp_path_factory.mktemp("tiny"),
+                           test_labels)
 
 
 @pytest.fixture

@@ -18,28 +18,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import sklearn
+from samples import RIDGE_SCORE_PY, SAMPLE
 from sklearn.linear_model import Ridge
 
 import jupyter_deploy as jd
 from jupyter_deploy.engine import reset_client
 from jupyter_deploy.errors import ContainerError, DockerUnavailableError, ScoringError
-
-SAMPLE = {"data": [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]]}
-SCORE_PY = '''
-import json, os, pickle
-import numpy as np
-
-def init():
-    global model
-    with open(os.path.join(os.environ["AZUREML_MODEL_DIR"], "model.pkl"), "rb") as f:
-        model = pickle.load(f)
-
-def run(raw_data):
-    rows = np.array(json.loads(raw_data)["data"])
-    return (model.predict(rows) * SCALE).tolist()
-
-SCALE = 1
-'''
 
 
 def write_model(folder: Path, coef: float) -> Path:
@@ -56,7 +40,7 @@ def a_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (folder / "v2").mkdir()
     write_model(folder / "v1", 1.0)
     write_model(folder / "v2", 2.0)
-    (folder / "score.py").write_text(SCORE_PY)
+    (folder / "score.py").write_text(RIDGE_SCORE_PY)
     return folder
 
 
@@ -87,7 +71,7 @@ def test_the_whole_loop(
     assert "FROM_ARGS=yes" in attrs["Config"]["Env"]
 
     # When score.py is edited and reloaded (no rebuild)
-    (a_project / "score.py").write_text(SCORE_PY.replace("SCALE = 1", "SCALE = 10"))
+    (a_project / "score.py").write_text(RIDGE_SCORE_PY.replace("SCALE = 1", "SCALE = 10"))
     service.reload()
     # Then the new code answers on the same port
     assert first_score(service) == pytest.approx(10 * v1, rel=1e-6)
@@ -260,3 +244,24 @@ def test_a_gpu_request_on_an_engine_without_gpus_fails_before_building(
     with pytest.raises(jd.DeployError, match="no GPU runtime"):
         jd.deploy(a_service_name, script, environment=env)
     assert not jd.deployments.docker_client().images.list(name=f"jupyter-deploy/{a_service_name}")
+
+
+def test_a_failed_update_rolls_back_to_the_running_version(
+    tmp_path: Path, a_service_name: str, test_labels: dict[str, str]
+) -> None:
+    # Given a healthy service
+    script = tmp_path / "score.py"
+    script.write_text("def init():\n    pass\n\ndef run(raw):\n    return 'v1'\n")
+    service = jd.deploy(a_service_name, script, labels=test_labels)
+    port = service.port
+    # When an update brings an init() that crashes
+    script.write_text("def init():\n    raise OSError('weights missing')\n\n"
+                      "def run(raw):\n    return 'v2'\n")
+    with pytest.raises(ContainerError, match=r"previous version .* is running again") as info:
+        service.update()
+    # Then the error shows why, and the old version answers again on the same port
+    assert "weights missing" in str(info.value)
+    again = jd.services.get(a_service_name)
+    again.wait_until_ready()
+    assert again.port == port
+    assert again.score(SAMPLE).value == "v1"

@@ -16,7 +16,7 @@ from typing import Any
 import docker.errors
 import pytest
 from lab_helpers import SIDEBAR, LabServer, an_unused_port, open_sidebar, screenshot
-from registry_helpers import build_tiny_image
+from registry_helpers import push_tiny_image, running_registry
 
 from jupyter_deploy import images
 from jupyter_deploy.config import get_config
@@ -30,11 +30,9 @@ REPOSITORY = "sidebar/pushed"
 
 @pytest.fixture(scope="module")
 def a_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry]:
-    registry = LocalRegistry(f"127.0.0.1:{an_unused_port(8850, 8899)}",
-                             tmp_path_factory.mktemp("registry"))
-    registry.start()
-    yield registry
-    registry.stop()
+    with running_registry(tmp_path_factory.mktemp("registry"),
+                          port=an_unused_port(8850, 8899)) as registry:
+        yield registry
 
 
 @pytest.fixture(scope="module")
@@ -42,10 +40,8 @@ def a_pushed_image(
     a_registry: LocalRegistry, tmp_path_factory: pytest.TempPathFactory,
     test_labels: dict[str, str],
 ) -> str:
-    reference = f"{a_registry.address}/{REPOSITORY}:v1"
-    build_tiny_image(tmp_path_factory.mktemp("tiny"), reference, test_labels)
-    images.push(reference)
-    return reference
+    return push_tiny_image(a_registry, f"{REPOSITORY}:v1", tmp_path_factory.mktemp("tiny"),
+                           test_labels)
 
 
 @pytest.fixture

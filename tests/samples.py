@@ -1,0 +1,23 @@
+"""The seeds' sample request and a Ridge-model ``score.py``, shared by the engine suites."""
+
+from __future__ import annotations
+
+#: The two rows the seed documents send to ``/score`` (two results come back).
+SAMPLE = {"data": [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]]}
+
+#: Loads ``model.pkl`` from ``AZUREML_MODEL_DIR``; answers scale by ``SCALE`` (tests edit it).
+RIDGE_SCORE_PY = '''
+import json, os, pickle
+import numpy as np
+
+def init():
+    global model
+    with open(os.path.join(os.environ["AZUREML_MODEL_DIR"], "model.pkl"), "rb") as f:
+        model = pickle.load(f)
+
+def run(raw_data):
+    rows = np.array(json.loads(raw_data)["data"])
+    return (model.predict(rows) * SCALE).tolist()
+
+SCALE = 1
+'''
