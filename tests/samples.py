@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 #: The two rows the seed documents send to ``/score`` (two results come back).
 SAMPLE = {"data": [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]]}
 
@@ -21,3 +23,11 @@ def run(raw_data):
 
 SCALE = 1
 '''
+
+
+def write_score_py(folder: Path, returns: str, init: str = "pass", imports: str = "") -> Path:
+    """Write ``folder/score.py`` whose ``run(raw)`` returns the expression ``returns``."""
+    path = folder / "score.py"
+    path.write_text(f"{imports}\n\ndef init():\n    {init}\n\n"
+                    f"def run(raw):\n    return {returns}\n")
+    return path

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sklearn
-from samples import RIDGE_SCORE_PY, SAMPLE
+from samples import RIDGE_SCORE_PY, SAMPLE, write_score_py
 from sklearn.linear_model import Ridge
 
 import jupyter_deploy as jd
@@ -97,8 +97,7 @@ def test_a_script_without_run_fails_before_any_build(
 
 
 def test_a_package_that_does_not_exist_is_named(tmp_path: Path, a_service_name: str) -> None:
-    script = tmp_path / "score.py"
-    script.write_text("def init():\n    pass\n\ndef run(raw):\n    return raw\n")
+    script = write_score_py(tmp_path, 'raw')
     env = jd.Environment(pip=["jupyter-deploy-no-such-package-xyz==1.0"])
     with pytest.raises(DependencyError, match="jupyter-deploy-no-such-package-xyz"):
         jd.deploy(a_service_name, script, environment=env)
@@ -107,9 +106,7 @@ def test_a_package_that_does_not_exist_is_named(tmp_path: Path, a_service_name: 
 def test_a_crashing_init_surfaces_its_traceback(
     tmp_path: Path, a_service_name: str, test_labels: dict[str, str]
 ) -> None:
-    script = tmp_path / "score.py"
-    script.write_text("def init():\n    raise ValueError('model file is corrupt')\n\n"
-                      "def run(raw):\n    return raw\n")
+    script = write_score_py(tmp_path, "raw", init="raise ValueError('model file is corrupt')")
     with pytest.raises(ContainerError, match="model file is corrupt") as info:
         jd.deploy(a_service_name, script, labels=test_labels)
     assert "Traceback" in info.value.logs
@@ -121,8 +118,7 @@ def test_no_engine_says_how_to_start_one(
     # Given an engine address where nothing listens
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/nothing.sock")
     reset_client()
-    script = tmp_path / "score.py"
-    script.write_text("def init():\n    pass\n\ndef run(raw):\n    return raw\n")
+    script = write_score_py(tmp_path, 'raw')
     try:
         # Then deploying fails at once with what to do next
         with pytest.raises(DockerUnavailableError, match="jupyter-deploy setup"):

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import sklearn
-from samples import RIDGE_SCORE_PY, SAMPLE
+from samples import RIDGE_SCORE_PY, SAMPLE, write_score_py
 from sklearn.linear_model import Ridge
 
 import jupyter_deploy as jd
@@ -113,9 +113,7 @@ def test_the_whole_loop(
 def test_a_crashing_init_is_failed_within_seconds(
     tmp_path: Path, a_service_name: str, test_labels: dict[str, str]
 ) -> None:
-    script = tmp_path / "score.py"
-    script.write_text("def init():\n    raise RuntimeError('cannot load weights')\n\n"
-                      "def run(raw):\n    return raw\n")
+    script = write_score_py(tmp_path, "raw", init="raise RuntimeError('cannot load weights')")
     started = time.monotonic()
     with pytest.raises(ContainerError, match="cannot load weights") as info:
         jd.deploy(a_service_name, script, labels=test_labels)
@@ -128,8 +126,7 @@ def test_a_crashing_init_is_failed_within_seconds(
 def test_killed_from_outside_state_follows_and_scoring_says_so(
     tmp_path: Path, a_service_name: str, test_labels: dict[str, str]
 ) -> None:
-    script = tmp_path / "score.py"
-    script.write_text("def init():\n    pass\n\ndef run(raw):\n    return {'echo': raw}\n")
+    script = write_score_py(tmp_path, "{'echo': raw}")
     service = jd.deploy(a_service_name, script, labels=test_labels)
     # When the container is killed behind our back (like `docker kill`)
     subprocess.run(["docker", "kill", a_service_name], check=True, capture_output=True)
@@ -145,9 +142,7 @@ def test_killed_from_outside_state_follows_and_scoring_says_so(
 def test_a_malformed_payload_gets_the_servers_message(
     tmp_path: Path, a_service_name: str, test_labels: dict[str, str]
 ) -> None:
-    script = tmp_path / "score.py"
-    script.write_text("import json\n\ndef init():\n    pass\n\n"
-                      "def run(raw):\n    return json.loads(raw)['data']\n")
+    script = write_score_py(tmp_path, "json.loads(raw)['data']", imports="import json")
     service = jd.deploy(a_service_name, script, labels=test_labels)
     with pytest.raises(ScoringError) as info:
         service.score('{"data": [1, 2')
@@ -158,8 +153,7 @@ def test_a_malformed_payload_gets_the_servers_message(
 def test_reload_with_a_broken_script_leaves_the_service_untouched(
     tmp_path: Path, a_service_name: str, test_labels: dict[str, str]
 ) -> None:
-    script = tmp_path / "score.py"
-    script.write_text("def init():\n    pass\n\ndef run(raw):\n    return 1\n")
+    script = write_score_py(tmp_path, '1')
     service = jd.deploy(a_service_name, script, labels=test_labels)
     broken = tmp_path / "broken.py"
     broken.write_text("def init():\n    pass\n")
@@ -172,8 +166,7 @@ def test_engine_gone_is_a_clear_error_and_services_are_found_again(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, a_service_name: str,
     test_labels: dict[str, str],
 ) -> None:
-    script = tmp_path / "score.py"
-    script.write_text("def init():\n    pass\n\ndef run(raw):\n    return 2\n")
+    script = write_score_py(tmp_path, '2')
     jd.deploy(a_service_name, script, labels=test_labels)
     # When the engine cannot be reached
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/gone.sock")
@@ -210,8 +203,7 @@ def test_the_cli_drives_the_same_service(
     from jupyter_deploy.cli import main
 
     # Given a service deployed from Python
-    script = tmp_path / "score.py"
-    script.write_text("def init():\n    pass\n\ndef run(raw):\n    return 'v1'\n")
+    script = write_score_py(tmp_path, "'v1'")
     jd.deploy(a_service_name, script, labels=test_labels)
     # When the terminal edits, reloads, scores and stops it
     script.write_text("def init():\n    pass\n\ndef run(raw):\n    return 'v2'\n")
@@ -237,8 +229,7 @@ def test_a_gpu_request_on_an_engine_without_gpus_fails_before_building(
     # Given an environment that asks for GPUs, on this engine (which has no GPU runtime)
     if "nvidia" in (jd.deployments.docker_client().info().get("Runtimes") or {}):
         pytest.skip("this engine has a GPU runtime")
-    script = tmp_path / "score.py"
-    script.write_text("def init():\n    pass\n\ndef run(raw):\n    return 1\n")
+    script = write_score_py(tmp_path, '1')
     env = jd.Environment(docker_arguments=("--gpus", "all"))
     # Then the deploy stops, saying what is missing, before any image is built
     with pytest.raises(jd.DeployError, match="no GPU runtime"):
@@ -250,8 +241,7 @@ def test_a_failed_update_rolls_back_to_the_running_version(
     tmp_path: Path, a_service_name: str, test_labels: dict[str, str]
 ) -> None:
     # Given a healthy service
-    script = tmp_path / "score.py"
-    script.write_text("def init():\n    pass\n\ndef run(raw):\n    return 'v1'\n")
+    script = write_score_py(tmp_path, "'v1'")
     service = jd.deploy(a_service_name, script, labels=test_labels)
     port = service.port
     # When an update brings an init() that crashes
