@@ -24,6 +24,23 @@ def run(raw_data):
 SCALE = 1
 '''
 
+#: The seeds' style: a joblib model, loaded from ``AZUREML_MODEL_DIR`` in ``init()``.
+JOBLIB_SCORE_PY = '''import json
+import os
+
+import joblib
+import numpy as np
+
+
+def init():
+    global model
+    model = joblib.load(os.path.join(os.getenv("AZUREML_MODEL_DIR"), "model.pkl"))
+
+
+def run(raw_data):
+    return model.predict(np.array(json.loads(raw_data)["data"])).tolist()
+'''
+
 
 def write_score_py(folder: Path, returns: str, init: str = "pass", imports: str = "") -> Path:
     """Write ``folder/score.py`` whose ``run(raw)`` returns the expression ``returns``."""

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from ports import an_unused_port
-from samples import SAMPLE
+from samples import JOBLIB_SCORE_PY, SAMPLE
 
 from jupyter_deploy import images
 from jupyter_deploy.base_images import build_base
@@ -33,21 +33,6 @@ from jupyter_deploy.packages import package_dockerfile, package_image
 from jupyter_deploy.packaging import PackageSpec
 from jupyter_deploy.workspace import Workspace
 
-SCORE_PY = '''import json
-import os
-
-import joblib
-import numpy as np
-
-
-def init():
-    global model
-    model = joblib.load(os.path.join(os.getenv("AZUREML_MODEL_DIR"), "model.pkl"))
-
-
-def run(raw_data):
-    return model.predict(np.array(json.loads(raw_data)["data"])).tolist()
-'''
 PINNED = ("scikit-learn==1.9.1", "joblib==1.6.0")
 
 
@@ -71,7 +56,7 @@ def a_workspace(tmp_path_factory: pytest.TempPathFactory, test_labels: dict[str,
 
 @pytest.fixture
 def a_project(tmp_path: Path) -> Path:
-    (tmp_path / "score.py").write_text(SCORE_PY)
+    (tmp_path / "score.py").write_text(JOBLIB_SCORE_PY)
     return tmp_path
 
 
@@ -98,7 +83,7 @@ def test_editing_score_py_reuses_every_dependency_layer(
     log: list[str] = []
     first = package_image(a_spec, a_workspace.registry, log.append, a_workspace.labels)
     # When only score.py changes and it is packaged again
-    (a_project / "score.py").write_text(SCORE_PY + "\n# edited\n")
+    (a_project / "score.py").write_text(JOBLIB_SCORE_PY + "\n# edited\n")
     log.clear()
     second = package_image(a_spec, a_workspace.registry, log.append, a_workspace.labels)
     # Then it is a new image, and the build log shows the dependency steps from cache

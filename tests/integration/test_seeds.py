@@ -23,7 +23,7 @@ import numpy as np
 import ports
 import pytest
 import requests
-from samples import SAMPLE
+from samples import JOBLIB_SCORE_PY, SAMPLE
 
 from jupyter_deploy import images
 from jupyter_deploy.azureml.core import Workspace
@@ -38,21 +38,6 @@ SEED_DIR = Path(os.environ.get("JUPYTER_DEPLOY_SEEDS", "/work/shared/seeds"))
 #: The snippets as extracted from the seeds, for machines without the seed documents (CI).
 SNIPPETS_COPY = Path(__file__).parent / "data" / "seed_snippets.json"
 PRIVATE_USER, PRIVATE_PASSWORD = "reader", "s3cret-for-tests"
-SCORE_PY = '''import json
-import os
-
-import joblib
-import numpy as np
-
-
-def init():
-    global model
-    model = joblib.load(os.path.join(os.getenv("AZUREML_MODEL_DIR"), "model.pkl"))
-
-
-def run(raw_data):
-    return model.predict(np.array(json.loads(raw_data)["data"])).tolist()
-'''
 BASE_DOCKERFILE = """FROM jupyter-deploy/python:3.11
 COPY wheels/ /tmp/wheels/
 RUN python3 "$(ls /tmp/wheels/pip-*.whl)/pip" install --no-index --no-cache-dir \\
@@ -103,7 +88,7 @@ def a_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("project")
     features = np.arange(100, dtype=float).reshape(10, 10)
     dump(Ridge().fit(features, features.sum(axis=1)), folder / "model.pkl")
-    (folder / "score.py").write_text(SCORE_PY)
+    (folder / "score.py").write_text(JOBLIB_SCORE_PY)
     return folder
 
 
