@@ -7,6 +7,12 @@ STAMP := build/.installed
 setup: install engine
 
 install: $(STAMP)
+# The stamp holds only while this Python imports this clone's package: a Python replaced since, or
+# an editable install of another clone, makes it stale and the install runs again.
+INSTALLED := $(shell cd / && $(PYTHON) -c "import jupyter_deploy, os; print(os.path.dirname(os.path.dirname(os.path.realpath(jupyter_deploy.__file__))))" 2>/dev/null)
+ifneq ($(INSTALLED),$(realpath $(CURDIR)))
+$(shell rm -f $(STAMP))
+endif
 # A sidebar linked for development (`make labextension`) from this or another clone would make
 # pip's uninstall of the old editable install reach through the link: drop the link first.
 LABEXT_LINK = $(shell $(PYTHON) -c "import sys; print(sys.prefix)")/share/jupyter/labextensions/jupyter-deploy

@@ -47,16 +47,35 @@ wrk.headers["Content-Type"] = "application/json"
 """
 
 
-def wrk(url: str, seconds: int) -> dict[str, float]:
+#: Sums our server's run-time header over all wrk threads (a separate run: Lua costs wrk time).
+RUN_TIME_SCRIPT = WRK_SCRIPT + """
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) sum = 0; n = 0 end
+function response(status, headers, body)
+  local t = tonumber(headers["x-ms-run-fn-exec-ms"])
+  if t then sum = sum + t; n = n + 1 end
+end
+function done(summary, latency, requests)
+  local s, c = 0, 0
+  for _, t in ipairs(threads) do s = s + t:get("sum"); c = c + t:get("n") end
+  io.write(string.format("run-us %.1f\\n", s / c * 1000))
+end
+"""
+
+
+def wrk(url: str, seconds: int, script: str = WRK_SCRIPT) -> dict[str, float]:
     """Requests per second and p50/p99 latency (ms) of ``wrk -t2 -c8`` against ``url``."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
-        lua.write(WRK_SCRIPT)
+        lua.write(script)
     out = subprocess.run(["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", "-s", lua.name,
                           url], capture_output=True, text=True, check=True).stdout
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    run_us = re.search(r"run-us ([\d.]+)", out)
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore
             "p50": _latency(out, "50%"), "p99": _latency(out, "99%"),
-            "errors": float(errors.group(1)) if errors else 0.0}
+            "errors": float(errors.group(1)) if errors else 0.0,
+            **({"run_us": float(run_us.group(1))} if run_us else {})}
 
 
 def _latency(out: str, label: str) -> float:
@@ -94,6 +113,8 @@ class Target:
     url: str
     pid: int | None = None
     runs: list[dict[str, float]] = field(default_factory=list)
+    #: Mean µs inside run() per request, from the server's own header (ours only).
+    run_us: float | None = None
 
     def measure(self, seconds: int) -> None:
         cpu = cpu_seconds(self.pid) if self.pid else 0.0
@@ -104,7 +125,8 @@ class Target:
         self.runs.append(result)
 
     def median(self) -> dict[str, float]:
-        return {key: statistics.median(run[key] for run in self.runs) for key in self.runs[0]}
+        found = {key: statistics.median(run[key] for run in self.runs) for key in self.runs[0]}
+        return {**found, **({"run_us": self.run_us} if self.run_us else {})}
 
 
 def cpu_seconds(pid: int) -> float:
@@ -178,6 +200,12 @@ def report(results: dict[str, dict[str, float]], run_rate: float) -> None:
         # rate that the server reaches whenever it has a core to itself (wrk shares them here).
         share = statistics.median(RUN_CPU_US) / ours["cpu_us"]
         print(f"  {'run() CPU/server CPU':<24}{share:>7.2f}   (ours/run() on a free core)")
+    if "run_us" in ours:
+        # Where a request's time goes: run() under load (the script's own header) against the
+        # same run() in a tight loop, and what is left for HTTP, JSON and the event loop.
+        print(f"  {'run() in ours under load':<24}{ours['run_us']:>7.0f} µs   (tight loop: "
+              f"{1e6 / run_rate:.0f} µs; outside run(): {1e6 / ours['rps'] - ours['run_us']:.0f}"
+              " µs per request)")
     if "ours x2" in results:
         two, peer_two = results["ours x2"], results["peer x2"]
         print(f"  {'2 workers: ours/peer':<24}{two['rps'] / peer_two['rps']:>7.2f}")
@@ -215,6 +243,8 @@ def main() -> None:
         if not args.no_container:
             targets.append(stack.enter_context(container_target()))
         interleaved(targets, args.rounds, args.seconds, run_rates)
+        ours = next(t for t in targets if t.name == "ours x1")
+        ours.run_us = wrk(ours.url, min(args.seconds, 3), RUN_TIME_SCRIPT)["run_us"]
     if args.two_workers:
         with contextlib.ExitStack() as stack:
             pair = []

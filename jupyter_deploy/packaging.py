@@ -27,6 +27,8 @@ from .wheelhouse import download
 
 VENV = "/opt/jupyter-deploy/venv"
 SCORING_DIR = Path(__file__).parent / "scoring"
+#: Copied next to the wheels; the install step runs it on the server's compiled packages.
+STRIP_TOOL = "strip_debug.py"
 #: pip packages of the seeds' SDK whose job our scoring server does; they are not installed.
 SERVER_PROVIDED = frozenset(
     {"azureml-defaults", "azureml-inference-server-http", "azureml-telemetry"}
@@ -140,6 +142,7 @@ def write_build_context(
         lines = [*protocol.SERVER_REQUIREMENTS, *pip_requirements(env)]
         house = download(lines, env.image_python, log=log)
         house.copy_to(dest / "wheels")
+        shutil.copyfile(Path(__file__).with_name(STRIP_TOOL), dest / "wheels" / STRIP_TOOL)
         warnings += house.warnings
         (dest / "requirements.txt").write_text("".join(f"{line}\n" for line in lines))
     _copy_server(dest / "server" / protocol.SERVER_PACKAGE)
@@ -246,14 +249,17 @@ def _image_has_conda(env: Environment) -> bool:
 
 def _install_lines(single_stage: bool) -> list[str]:
     # The venv sees the base image's own packages (pre-installed slow software is the point of
-    # a custom base image); the environment's pip packages override them.
+    # a custom base image); the environment's pip packages override them. The server's own
+    # compiled packages lose their debugging sections (base images seldom have `strip`).
     return [
         f"RUN python3 -m venv --system-site-packages --without-pip {VENV}",
         "COPY wheels/ /tmp/wheels/",
         "COPY requirements.txt /tmp/requirements.txt",
         f"RUN {VENV}/bin/python \"$(ls /tmp/wheels/pip-*.whl)/pip\" install --no-index "
         "--no-cache-dir --disable-pip-version-check --find-links /tmp/wheels "
-        "-r /tmp/requirements.txt" + (" && rm -rf /tmp/wheels" if single_stage else ""),
+        "-r /tmp/requirements.txt \\\n"
+        f" && {VENV}/bin/python /tmp/wheels/{STRIP_TOOL} {' '.join(protocol.SERVER_COMPILED)}"
+        + (" \\\n && rm -rf /tmp/wheels" if single_stage else ""),
     ]
 
 

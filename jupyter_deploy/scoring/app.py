@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import time
 import traceback
-import uuid
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
@@ -47,7 +47,7 @@ class TooLarge(Exception):
 
 def to_json(value: Any) -> bytes:
     """``run()``'s answer as JSON; numpy and pandas values through their own conversions."""
-    return json.dumps(value, default=_default).encode()
+    return _ENCODER.encode(value).encode()
 
 
 def _default(value: Any) -> Any:
@@ -57,6 +57,10 @@ def _default(value: Any) -> Any:
         if hasattr(value, attr):
             return getattr(value, attr)()
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# One encoder for every answer: json.dumps(value, default=…) builds a new one per call.
+_ENCODER = json.JSONEncoder(default=_default)
 
 
 class ScoringApp:
@@ -69,6 +73,8 @@ class ScoringApp:
         if settings.server_version:
             self.fixed.append((b"x-ms-server-version", settings.server_version.encode()))
         self.origins = set(settings.cors_origins)
+        # Seeded here, in the worker (after any fork), so workers never hand out the same ids.
+        self.ids = RequestIds()
         entry.install_time_limit()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -76,7 +82,7 @@ class ScoringApp:
             return
         started = time.perf_counter()
         headers = aml.Headers(raw=scope["headers"])
-        ids = request_ids(scope["headers"])
+        ids = request_ids(scope["headers"], self.ids.new)
         if isinstance(ids, str):
             status, body, extra = _error(431, ids)
             await respond(send, status, body, [*extra, *self.fixed])
@@ -193,7 +199,28 @@ _ID_HEADERS = {protocol.REQUEST_ID.encode(): 0, protocol.LEGACY_REQUEST_ID.encod
                protocol.CLIENT_REQUEST_ID.encode(): 2, b"traceid": 3}
 
 
-def request_ids(raw: Iterable[tuple[bytes, bytes]]) -> Headers | str:
+class RequestIds:
+    """Version-4 UUIDs for requests that bring no ``x-request-id``, without a syscall each.
+
+    ``uuid.uuid4()`` reads the kernel's random source and builds a ``UUID`` object for every
+    request; ids only need to be unique, so a generator seeded once per worker is enough.
+    """
+
+    def __init__(self) -> None:
+        self._bits = random.Random().getrandbits  # seeded from the OS, once
+
+    def new(self) -> bytes:
+        n = self._bits(128) & _UUID_CLEAR | _UUID_SET
+        h = f"{n:032x}"
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}".encode()
+
+
+# The version (4) and variant (RFC 4122) bits of a random UUID.
+_UUID_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
+def request_ids(raw: Iterable[tuple[bytes, bytes]], new_id: Callable[[], bytes]) -> Headers | str:
     """The request-id headers to answer with, or the 431 message when one is too long.
 
     The peer's rules: ``x-request-id`` is echoed or generated; ``x-ms-client-request-id`` is
@@ -205,7 +232,7 @@ def request_ids(raw: Iterable[tuple[bytes, bytes]]) -> Headers | str:
         if index is not None and not found[index]:
             found[index] = value
     request_id, legacy, client, trace = found
-    request_id = request_id or str(uuid.uuid4()).encode()
+    request_id = request_id or new_id()
     if len(request_id) > protocol.HEADER_LIMIT:
         return f"x-request-id must not exceed {protocol.HEADER_LIMIT} characters"
     if legacy:

@@ -57,7 +57,7 @@ class RunTimeout(BaseException):
     """``run()`` took longer than the scoring timeout."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Request:
     """What a scoring request carries, independent of the HTTP stack."""
 

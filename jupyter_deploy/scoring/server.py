@@ -2,10 +2,11 @@
 
 ``python -m jd_scoring.server`` reads the peer's environment variables, applies the package
 extensibility variables, imports the user's ``score.py``, calls ``init()`` once per worker and
-serves ``/score`` with uvicorn (httptools parser). A script that fails to import or whose
-``init()`` raises ends the process with status 3, the model folder's listing and then the
-traceback as the last lines of the log, so the deploy side can show the user why. The package
-imports nothing from jupyter_deploy: only the files in ``protocol.SERVER_FILES`` are copied.
+serves ``/score`` with uvicorn (httptools parser, uvloop event loop). A script that fails to
+import or whose ``init()`` raises ends the process with status 3, the model folder's listing and
+then the traceback as the last lines of the log, so the deploy side can show the user why. The
+package imports nothing from jupyter_deploy: only the files in ``protocol.SERVER_FILES`` are
+copied.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
+import importlib.util
 import logging
 import os
 import signal
@@ -108,8 +110,9 @@ def serve(settings: Settings) -> None:
     sock.bind((settings.host, settings.port))
     sock.listen(2048)
     sock.set_inheritable(True)
-    log.info("Scoring server listening on %s:%d with %d worker(s)", settings.host,
-             settings.port, settings.workers)
+    log.info("Scoring server listening on %s:%d with %d worker(s), %s event loop", settings.host,
+             settings.port, settings.workers,
+             "uvloop" if importlib.util.find_spec("uvloop") else "asyncio")
     if settings.workers == 1:
         _serve_one(uvicorn, settings, sock)
         return
@@ -117,8 +120,9 @@ def serve(settings: Settings) -> None:
 
 
 def _serve_one(uvicorn: Any, settings: Settings, sock: socket.socket) -> None:
-    config = uvicorn.Config(prepare(settings), http="httptools", loop="asyncio",
-                            proxy_headers=False,
+    # loop="auto" is uvloop wherever it is installed (every image; the host on Linux/macOS).
+    config = uvicorn.Config(prepare(settings), http="httptools", loop="auto",
+                            proxy_headers=False, server_header=False,
                             lifespan="off", access_log=False, log_config=None,
                             log_level=settings.log_level.lower(), timeout_keep_alive=30)
     uvicorn.Server(config).run(sockets=[sock])

@@ -81,7 +81,7 @@ def test_a_failing_init_ends_the_container_with_the_traceback_last(
     logs = failure.value.logs.rstrip().splitlines()
     assert failure.value.exit_status == 3
     assert logs[-1] == "FileNotFoundError: model.pkl is not in AZUREML_MODEL_DIR"
-    assert any("weights.bin" in line for line in logs)
+    assert any("weights.bin" in line for line in logs), failure.value.logs
 
 
 def test_the_server_adds_less_than_15_mb(a_service_name: str,

@@ -120,19 +120,19 @@ def test_split_tag_does_not_mistake_a_registry_port_for_a_tag(
     assert split_tag(ref) == expected
 
 
-def test_a_jupyter_server_config_reaches_the_core() -> None:
+def test_a_jupyter_server_config_reaches_the_core(monkeypatch: pytest.MonkeyPatch) -> None:
     from traitlets.config import Config
 
+    from jupyter_deploy import config as config_module
     from jupyter_deploy.config import get_config, load_config
 
+    # (a process-wide config of its own: traitlets re-applies merged config on every later load,
+    # so resetting the trait afterwards would not undo it for the tests that follow)
+    monkeypatch.setattr(config_module, "_config", None)
     # Given a server config that changes a DeployConfig trait
     config = Config()
     config.DeployConfig.log_tail = 7
-    before = get_config().log_tail
-    try:
-        # When the extension loads it
-        load_config(config)
-        # Then every core call sees it
-        assert get_config().log_tail == 7
-    finally:
-        get_config().log_tail = before
+    # When the extension loads it
+    load_config(config)
+    # Then every core call sees it
+    assert get_config().log_tail == 7

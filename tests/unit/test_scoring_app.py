@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import textwrap
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -101,8 +102,11 @@ def test_request_ids_are_echoed_or_generated(an_app_for: Callable[..., ScoringAp
     app = an_app_for("plain_json")
     # When no id is sent, Then one is generated and used for the legacy header too
     generated = post_json(app, SAMPLE).headers
-    assert len(generated["x-request-id"]) == 36
+    assert uuid.UUID(generated["x-request-id"]).version == 4
+    assert str(uuid.UUID(generated["x-request-id"])) == generated["x-request-id"]
     assert generated["x-ms-request-id"] == generated["x-request-id"]
+    # And every request gets an id of its own
+    assert len({post_json(app, SAMPLE).headers["x-request-id"] for _ in range(100)}) == 100
     # When the client sends its ids, Then they come back
     echoed = post_json(app, SAMPLE, headers={"x-request-id": "abc",
                                              "x-ms-client-request-id": "mine"}).headers

@@ -6,7 +6,9 @@ RUN conda install -y -c conda-forge "numpy=2.1" && conda clean -afy
 RUN python3 -m venv --system-site-packages --without-pip /opt/jupyter-deploy/venv
 COPY wheels/ /tmp/wheels/
 COPY requirements.txt /tmp/requirements.txt
-RUN /opt/jupyter-deploy/venv/bin/python "$(ls /tmp/wheels/pip-*.whl)/pip" install --no-index --no-cache-dir --disable-pip-version-check --find-links /tmp/wheels -r /tmp/requirements.txt && rm -rf /tmp/wheels
+RUN /opt/jupyter-deploy/venv/bin/python "$(ls /tmp/wheels/pip-*.whl)/pip" install --no-index --no-cache-dir --disable-pip-version-check --find-links /tmp/wheels -r /tmp/requirements.txt \
+ && /opt/jupyter-deploy/venv/bin/python /tmp/wheels/strip_debug.py uvloop httptools \
+ && rm -rf /tmp/wheels
 ENV LANG="C.UTF-8" \
     PYTHONUNBUFFERED="1" \
     PYTHONPATH="/var/jupyter-deploy/server" \

@@ -4,7 +4,8 @@ FROM jupyter-deploy/python:3.11 AS dependencies
 RUN python3 -m venv --system-site-packages --without-pip /opt/jupyter-deploy/venv
 COPY wheels/ /tmp/wheels/
 COPY requirements.txt /tmp/requirements.txt
-RUN /opt/jupyter-deploy/venv/bin/python "$(ls /tmp/wheels/pip-*.whl)/pip" install --no-index --no-cache-dir --disable-pip-version-check --find-links /tmp/wheels -r /tmp/requirements.txt
+RUN /opt/jupyter-deploy/venv/bin/python "$(ls /tmp/wheels/pip-*.whl)/pip" install --no-index --no-cache-dir --disable-pip-version-check --find-links /tmp/wheels -r /tmp/requirements.txt \
+ && /opt/jupyter-deploy/venv/bin/python /tmp/wheels/strip_debug.py uvloop httptools
 
 FROM jupyter-deploy/python:3.11
 LABEL jupyter_deploy.managed="true" jupyter_deploy.package="mymodel"
