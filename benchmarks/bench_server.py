@@ -8,6 +8,9 @@ bounded load (``wrk -t2 -c8`` for a fixed time on 127.0.0.1), it measures the pe
 ours on the host, the in-process ``run()`` rate, and ours in a container through its published
 port, then prints each ratio next to its goal (one worker each, both servers' default), plus
 each server's own CPU time per request, which depends least on what else the machine does.
+To show where a request's time goes, it also reports the mean time inside ``run()`` under load
+(from our server's run-time header) and, for the container, ``run()``'s in-process rate inside
+the image, whose Python is not the host's.
 The servers are loaded in turn, round after round, and the medians reported, so background
 load on a shared machine hits every server alike. ``--soak`` sends 10,000 requests at concurrency
 32 to ours and reports failures and the server's memory along the way. Only one server is
@@ -30,6 +33,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "compat"))
@@ -91,14 +95,39 @@ def in_process_rate(seconds: float) -> float:
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     module.init()
-    body = json.dumps(SAMPLE)
+    rate, cpu_us = _run_loop(module.run, json.dumps(SAMPLE), seconds)
+    RUN_CPU_US.append(cpu_us)
+    return rate
+
+
+def _run_loop(run: Any, body: str, seconds: float) -> tuple[float, float]:
+    """(calls per second, CPU µs per call) of ``run(body)`` in a tight loop."""
     calls, started, cpu = 0, time.perf_counter(), time.process_time()
     while time.perf_counter() - started < seconds:
         for _ in range(100):
-            module.run(body)
+            run(body)
         calls += 100
-    RUN_CPU_US.append((time.process_time() - cpu) * 1e6 / calls)
-    return calls / (time.perf_counter() - started)
+    return calls / (time.perf_counter() - started), (time.process_time() - cpu) * 1e6 / calls
+
+
+def image_run_rate(deployment: Any, seconds: float) -> float:
+    """The in-process ``run()`` rate inside the deployed image, with the image's own Python.
+
+    The image's interpreter is not the host's (here Debian's, built with PGO and LTO, against a
+    plain pyenv build), so the container's throughput is also set against this rate.
+    """
+    import inspect
+
+    code = "\n".join([
+        "import importlib.util, json, os, time", "from typing import Any",
+        inspect.getsource(_run_loop),
+        f"spec = importlib.util.spec_from_file_location('s', '/var/azureml-app/{SCRIPT.name}')",
+        "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m); m.init()",
+        f"print(_run_loop(m.run, {json.dumps(SAMPLE)!r}, {seconds})[0])"])
+    result = deployment.container.exec_run(["/opt/jupyter-deploy/venv/bin/python", "-c", code])
+    if result.exit_code:
+        raise RuntimeError(result.output.decode(errors="replace"))
+    return float(result.output.decode().split()[-1])
 
 
 #: CPU µs per in-process run() call, one entry per measurement.
@@ -115,6 +144,9 @@ class Target:
     runs: list[dict[str, float]] = field(default_factory=list)
     #: Mean µs inside run() per request, from the server's own header (ours only).
     run_us: float | None = None
+    #: The container's deployment (containers only), and run()'s in-process rate in its image.
+    deployment: Any = None
+    image_run_rate: float | None = None
 
     def measure(self, seconds: int) -> None:
         cpu = cpu_seconds(self.pid) if self.pid else 0.0
@@ -126,7 +158,11 @@ class Target:
 
     def median(self) -> dict[str, float]:
         found = {key: statistics.median(run[key] for run in self.runs) for key in self.runs[0]}
-        return {**found, **({"run_us": self.run_us} if self.run_us else {})}
+        if self.run_us:
+            found["run_us"] = self.run_us
+        if self.image_run_rate:
+            found["image_run_rate"] = self.image_run_rate
+        return found
 
 
 def cpu_seconds(pid: int) -> float:
@@ -169,7 +205,7 @@ def container_target(workers: int = 1) -> Iterator[Target]:
                          env_vars={"WORKER_COUNT": str(workers)})
     service = jd.deploy(f"jd-bench-server-{workers}", SCRIPT, environment=env, labels=LABEL)
     try:
-        yield Target(f"container x{workers}", service.scoring_uri)
+        yield Target(f"container x{workers}", service.scoring_uri, deployment=service)
     finally:
         service.remove(image=True)
 
@@ -206,6 +242,10 @@ def report(results: dict[str, dict[str, float]], run_rate: float) -> None:
         print(f"  {'run() in ours under load':<24}{ours['run_us']:>7.0f} µs   (tight loop: "
               f"{1e6 / run_rate:.0f} µs; outside run(): {1e6 / ours['rps'] - ours['run_us']:.0f}"
               " µs per request)")
+    if "image_run_rate" in results.get("container x1", {}):
+        box = results["container x1"]
+        print(f"  {'container: ours/run()':<24}{box['rps'] / box['image_run_rate']:>7.2f}   "
+              f"(run() in the image's own Python: {box['image_run_rate']:.0f}/s)")
     if "ours x2" in results:
         two, peer_two = results["ours x2"], results["peer x2"]
         print(f"  {'2 workers: ours/peer':<24}{two['rps'] / peer_two['rps']:>7.2f}")
@@ -245,6 +285,9 @@ def main() -> None:
         interleaved(targets, args.rounds, args.seconds, run_rates)
         ours = next(t for t in targets if t.name == "ours x1")
         ours.run_us = wrk(ours.url, min(args.seconds, 3), RUN_TIME_SCRIPT)["run_us"]
+        for target in targets:
+            if target.deployment is not None:
+                target.image_run_rate = image_run_rate(target.deployment, min(args.seconds, 3))
     if args.two_workers:
         with contextlib.ExitStack() as stack:
             pair = []

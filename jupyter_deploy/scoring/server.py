@@ -20,7 +20,9 @@ import os
 import signal
 import socket
 import sys
+import time
 import traceback
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 try:
@@ -116,7 +118,7 @@ def serve(settings: Settings) -> None:
     if settings.workers == 1:
         _serve_one(uvicorn, settings, sock)
         return
-    _supervise([_fork_worker(uvicorn, settings, sock) for _ in range(settings.workers)])
+    Supervisor(lambda: _fork_worker(uvicorn, settings, sock), settings.workers).run()
 
 
 def _serve_one(uvicorn: Any, settings: Settings, sock: socket.socket) -> None:
@@ -131,28 +133,87 @@ def _serve_one(uvicorn: Any, settings: Settings, sock: socket.socket) -> None:
 def _fork_worker(uvicorn: Any, settings: Settings, sock: socket.socket) -> int:
     pid = os.fork()
     if pid == 0:
+        # The supervisor's handlers must not run here (uvicorn installs the worker's own).
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        code = 1
         try:
             _serve_one(uvicorn, settings, sock)
+            code = 0
+        except BaseException:
+            log.exception("Worker %d failed", os.getpid())
         finally:
-            os._exit(0)
+            os._exit(code)
     return pid
 
 
-def _supervise(pids: list[int]) -> None:
-    def stop(signum: int, _: Any) -> None:
-        for pid in pids:
+class Supervisor:
+    """Keeps ``count`` forked workers running, as gunicorn's arbiter does for the peer.
+
+    A worker that dies (killed by the kernel for memory, a crash in a native library) is
+    replaced, and its ``init()`` runs again in the new one; a worker whose ``init()`` fails ends
+    the server with status 3, and so does a crash loop (more than :data:`RESTART_LIMIT` deaths
+    within :data:`RESTART_WINDOW` seconds). SIGTERM/SIGINT stop every worker, then the server.
+    """
+
+    RESTART_LIMIT = 5
+    RESTART_WINDOW = 60.0
+
+    def __init__(self, spawn: Callable[[], int], count: int) -> None:
+        self.spawn = spawn
+        self.count = count
+        self.pids: set[int] = set()
+        self.stopping = False
+        self.deaths: list[float] = []
+
+    def run(self) -> None:
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+        for _ in range(self.count):
+            self._start()
+        status = 0
+        while self.pids:
+            pid, raw = os.wait()
+            self.pids.discard(pid)
+            code = os.waitstatus_to_exitcode(raw)
+            if self.stopping:
+                continue
+            if code == protocol.EXIT_INIT_FAILED:
+                status = protocol.EXIT_INIT_FAILED
+                self.stop()
+                continue
+            log.error("Worker %d %s; starting a new one", pid, _death(code))
+            if self._crash_loop():
+                log.error("Workers died %d times within %.0f s: stopping the server",
+                          len(self.deaths), self.RESTART_WINDOW)
+                status = protocol.EXIT_INIT_FAILED
+                self.stop()
+                continue
+            self._start()
+        if status:
+            sys.exit(status)
+
+    def _start(self) -> None:
+        self.pids.add(self.spawn())
+        if self.stopping:  # a signal came while forking: the new worker stops too
+            self.stop()
+
+    def stop(self, signum: int = signal.SIGTERM, _: Any = None) -> None:
+        self.stopping = True
+        for pid in self.pids:
             _signal(pid, signal.SIGTERM)
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    status = 0
-    for _ in pids:
-        _pid, code = os.wait()
-        if os.waitstatus_to_exitcode(code) == protocol.EXIT_INIT_FAILED:
-            status = protocol.EXIT_INIT_FAILED
-            stop(signal.SIGTERM, None)
-    if status:
-        sys.exit(status)
+    def _crash_loop(self) -> bool:
+        now = time.monotonic()
+        self.deaths = [t for t in self.deaths if now - t < self.RESTART_WINDOW] + [now]
+        return len(self.deaths) > self.RESTART_LIMIT
+
+
+def _death(code: int) -> str:
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"was killed by {signal.Signals(-code).name}"
+    return f"exited with status {code}"
 
 
 def _signal(pid: int, signum: int) -> None:
