@@ -77,6 +77,14 @@ class Headers(Mapping[str, str]):
     def __len__(self) -> int:
         return len(self._map)
 
+    @property
+    def raw(self) -> Iterable[tuple[bytes, bytes]]:
+        """The headers as received: byte pairs, lower-case names."""
+        if self._raw is None:
+            self._raw = [(k.lower().encode("latin-1"), v.encode("latin-1"))
+                         for k, v in self._pairs or ()]
+        return self._raw
+
     def getlist(self, key: str) -> list[str]:
         """Every value of ``key``."""
         return [v for k, v in self._items if k.lower() == key.lower()]

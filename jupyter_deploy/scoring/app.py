@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
@@ -63,8 +64,16 @@ def _default(value: Any) -> Any:
 _ENCODER = json.JSONEncoder(default=_default)
 
 
+Answer = tuple[int, bytes, Headers]
+
+
 class ScoringApp:
-    """The ASGI application around one loaded :class:`entry.UserScript`."""
+    """The application around one loaded :class:`entry.UserScript`.
+
+    :meth:`respond` is the one path every request takes, whatever carries it: the scoring
+    server's own HTTP protocol (:mod:`connection`) calls it directly, and :meth:`__call__`
+    adapts it to ASGI for any other server (and for the unit tests).
+    """
 
     def __init__(self, script: entry.UserScript, settings: Settings) -> None:
         self.script = script
@@ -77,46 +86,68 @@ class ScoringApp:
         self.ids = RequestIds()
         entry.install_time_limit()
 
+    def respond(self, request: entry.Request) -> Answer | Awaitable[Answer]:
+        """The answer (status, body, headers without content-length) to a complete request.
+
+        An awaitable only when the script's ``run()`` is ``async def`` and is to be called.
+        """
+        started = time.perf_counter()
+        ids = request_ids(request.headers.raw, self.ids.new)
+        if isinstance(ids, str):
+            return self._done(request, started, _error(431, ids), [])
+        routed = self._route(request)
+        if isinstance(routed, tuple):
+            return self._done(request, started, routed, ids)
+        return self._done_later(request, started, routed, ids)
+
+    def too_large(self) -> Answer:
+        """The answer to a body over the limit (the transport stops reading it)."""
+        status, body, extra = _error(413, (
+            f"Request body is larger than {self.settings.max_body} bytes "
+            f"(raise {protocol.ENV_MAX_BODY} to accept it)."))
+        return status, body, [*extra, *self.fixed]
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        started = time.perf_counter()
-        headers = aml.Headers(raw=scope["headers"])
-        ids = request_ids(scope["headers"], self.ids.new)
-        if isinstance(ids, str):
-            status, body, extra = _error(431, ids)
-            await respond(send, status, body, [*extra, *self.fixed])
-            return
         try:
-            status, body, extra = await self._route(scope, receive, headers)
+            body = await read_body(receive, self.settings.max_body) \
+                if scope["path"] == protocol.SCORE_PATH else b""
         except TooLarge:
-            status, body, extra = _error(413, (
-                f"Request body is larger than {self.settings.max_body} bytes "
-                f"(raise {protocol.ENV_MAX_BODY} to accept it)."))
-        cors = self._cors(headers) if self.origins else []
-        await respond(send, status, body, [*extra, *ids, *self.fixed, *cors])
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug("%s %s %d %.3fms %d", scope["method"], scope["path"], status,
-                      (time.perf_counter() - started) * 1000, len(body))
+            await respond(send, *self.too_large())
+            return
+        answer = self.respond(entry.Request(
+            scope["method"], scope["path"], scope.get("query_string", b""),
+            aml.Headers(raw=scope["headers"]), body, _client(scope)))
+        await respond(send, *(answer if isinstance(answer, tuple) else await answer))
 
-    async def _route(self, scope: Scope, receive: Receive, headers: aml.Headers
-                     ) -> tuple[int, bytes, Headers]:
-        path, method = scope["path"], scope["method"]
+    def _done(self, request: entry.Request, started: float, routed: Answer,
+              ids: Headers) -> Answer:
+        status, body, extra = routed
+        cors = self._cors(request.headers) if self.origins else []
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s %s %d %.3fms %d", request.method, request.path, status,
+                      (time.perf_counter() - started) * 1000, len(body))
+        return status, body, [*extra, *ids, *self.fixed, *cors]
+
+    async def _done_later(self, request: entry.Request, started: float,
+                          pending: Awaitable[Answer], ids: Headers) -> Answer:
+        return self._done(request, started, await pending, ids)
+
+    def _route(self, request: entry.Request) -> Answer | Awaitable[Answer]:
+        path, method = request.path, request.method
         if path == protocol.SCORE_PATH:
-            body = await read_body(receive, self.settings.max_body)
-            request = entry.Request(method, path, scope.get("query_string", b""), headers, body,
-                                    _client(scope))
-            return await self._score(request)
+            return self._score(request)
         if path in (protocol.HEALTH_PATH, protocol.SWAGGER_PATH) and method in ("GET", "HEAD"):
             if path == protocol.HEALTH_PATH:
                 return 200, protocol.HEALTHY_BODY.encode(), [(b"content-type", b"text/html; "
                                                               b"charset=utf-8")]
-            return self._swagger(scope)
+            return self._swagger(request)
         if path in (protocol.HEALTH_PATH, protocol.SWAGGER_PATH):
             return _error(405, METHOD_NOT_ALLOWED)
         return 404, to_json(protocol.error_body(NOT_FOUND)), [(b"content-type", JSON)]
 
-    async def _score(self, request: entry.Request) -> tuple[int, bytes, Headers]:
+    def _score(self, request: entry.Request) -> Answer | Awaitable[Answer]:
         try:
             kwargs = self.script.arguments(request)
         except entry.MethodNotAllowed as e:
@@ -125,26 +156,27 @@ class ScoringApp:
             return _error(e.status, METHOD_NOT_ALLOWED)
         except entry.InputError as e:
             return _error(e.status, str(e))
+        if self.script.is_async:
+            return self._score_async(kwargs)
         try:
-            if self.script.is_async:
-                started = time.perf_counter()
-                value = await self.script.run(**kwargs)
-                elapsed = (time.perf_counter() - started) * 1000
-            else:
-                value, elapsed = entry.call_timed(self.script.run, kwargs,
-                                                  self.settings.timeout_ms)
+            value, elapsed = entry.call_timed(self.script.run, kwargs, self.settings.timeout_ms)
         except entry.RunTimeout:
             log.error("run() timed out after %d ms", self.settings.timeout_ms)
             return _error(500, f"Scoring timeout after {self.settings.timeout_ms} ms", True)
         except Exception as e:
-            log.error("run() raised an exception:\n%s", traceback.format_exc().rstrip())
-            return _error(500, f"{RUN_ERROR} ({type(e).__name__}: {str(e)[:300]})", True)
-        status, body, extra = _answer(value)
-        extra.append((protocol.RUN_TIME_HEADER.encode(), f"{elapsed:.3f}".encode()))
-        return status, body, extra
+            return _run_failed(e)
+        return _ran(value, elapsed)
 
-    def _swagger(self, scope: Scope) -> tuple[int, bytes, Headers]:
-        query = aml.Args(scope.get("query_string", b"").decode("latin-1"))
+    async def _score_async(self, kwargs: dict[str, Any]) -> Answer:
+        started = time.perf_counter()
+        try:
+            value = await self.script.run(**kwargs)
+        except Exception as e:
+            return _run_failed(e)
+        return _ran(value, (time.perf_counter() - started) * 1000)
+
+    def _swagger(self, request: entry.Request) -> Answer:
+        query = aml.Args(request.query.decode("latin-1"))
         try:
             doc = swagger.document(self.settings.app_root, self.script.run, query.get("version"))
         except swagger.SwaggerError as e:
@@ -164,19 +196,54 @@ class ScoringApp:
         return found
 
 
-def _answer(value: Any) -> tuple[int, bytes, Headers]:
+def _run_failed(error: Exception) -> Answer:
+    log.error("run() raised an exception:\n%s", traceback.format_exc().rstrip())
+    return _error(500, f"{RUN_ERROR} ({type(error).__name__}: {str(error)[:300]})", True)
+
+
+def _ran(value: Any, elapsed_ms: float) -> Answer:
+    status, body, extra = _answer(value)
+    extra.append((RUN_TIME, f"{elapsed_ms:.3f}".encode()))
+    return status, body, extra
+
+
+RUN_TIME = protocol.RUN_TIME_HEADER.encode()
+
+
+def _answer(value: Any) -> Answer:
     if isinstance(value, aml.AMLResponse) or _looks_like_response(value):
-        status = int(value.status_code)
-        headers = [(k.encode(), str(v).encode()) for k, v in _response_headers(value)]
-        failed = status >= 500 or bool(getattr(value, "run_function_failed", False))
-        headers.append((protocol.RUN_FAILED_HEADER.encode(), str(failed).encode()))
-        return status, bytes(value.get_data()), headers
+        return _own_response(value)
     try:
         body = to_json(value)
     except (TypeError, ValueError):
         log.error("run()'s answer cannot be serialised:\n%s", traceback.format_exc().rstrip())
         return _error(500, INTERNAL_ERROR)
     return 200, body, [(b"content-type", JSON), (protocol.RUN_FAILED_HEADER.encode(), b"False")]
+
+
+def _own_response(value: Any) -> Answer:
+    """``run()``'s own response (``AMLResponse``), checked before any of it reaches the wire."""
+    try:
+        status = int(value.status_code)
+        headers = [(k.encode("latin-1"), str(v).encode("latin-1"))
+                   for k, v in _response_headers(value)
+                   if k.lower() not in ("content-length", "transfer-encoding", "connection")]
+        if not 100 <= status <= 599:
+            raise ValueError(f"status {status} is not an HTTP status")
+        bad = [k for k, v in headers if not _TOKEN.fullmatch(k) or _UNSAFE.search(v)]
+        if bad:
+            raise ValueError(f"header {bad[0]!r} has a name or value HTTP cannot carry")
+        body = bytes(value.get_data())
+    except (TypeError, ValueError, UnicodeEncodeError):
+        log.error("run()'s response cannot be sent:\n%s", traceback.format_exc().rstrip())
+        return _error(500, INTERNAL_ERROR)
+    failed = status >= 500 or bool(getattr(value, "run_function_failed", False))
+    headers.append((protocol.RUN_FAILED_HEADER.encode(), str(failed).encode()))
+    return status, body, headers
+
+
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_UNSAFE = re.compile(rb"[\x00\r\n]")
 
 
 def _looks_like_response(value: Any) -> bool:
@@ -190,7 +257,12 @@ def _response_headers(value: Any) -> list[tuple[str, str]]:
     return [(k, v) for k, v in items if k.lower() != protocol.RUN_FAILED_HEADER]
 
 
-def _error(status: int, message: str, run_failed: bool = False) -> tuple[int, bytes, Headers]:
+def error_answer(status: int, message: str = INTERNAL_ERROR) -> Answer:
+    """An error answer made outside any script call (malformed request, a fault of ours)."""
+    return _error(status, message)
+
+
+def _error(status: int, message: str, run_failed: bool = False) -> Answer:
     return status, to_json(protocol.error_body(message)), [
         (b"content-type", JSON), (protocol.RUN_FAILED_HEADER.encode(), str(run_failed).encode())]
 

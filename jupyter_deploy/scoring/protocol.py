@@ -20,7 +20,7 @@ SERVER_PACKAGE = "jd_scoring"
 #: Files of ``jupyter_deploy/scoring/`` that make up the in-image server package.
 SERVER_FILES: tuple[str, ...] = (
     "protocol.py", "settings.py", "aml.py", "schema.py", "model_path.py", "shims.py", "entry.py",
-    "swagger.py", "app.py", "extras.py", "server.py",
+    "swagger.py", "app.py", "connection.py", "extras.py", "server.py",
 )
 #: Packages the in-image server needs beyond the standard library (pinned, from the wheelhouse).
 SERVER_REQUIREMENTS: tuple[str, ...] = ("uvicorn==0.54.0", "httptools==0.9.0", "uvloop==0.23.0")

@@ -2,11 +2,11 @@
 
 ``python -m jd_scoring.server`` reads the peer's environment variables, applies the package
 extensibility variables, imports the user's ``score.py``, calls ``init()`` once per worker and
-serves ``/score`` with uvicorn (httptools parser, uvloop event loop). A script that fails to
-import or whose ``init()`` raises ends the process with status 3, the model folder's listing and
-then the traceback as the last lines of the log, so the deploy side can show the user why. The
-package imports nothing from jupyter_deploy: only the files in ``protocol.SERVER_FILES`` are
-copied.
+serves ``/score`` with uvicorn (uvloop event loop, :mod:`connection`'s httptools protocol). A
+script that fails to import or whose ``init()`` raises ends the process with status 3, the model
+folder's listing and then the traceback as the last lines of the log, so the deploy side can
+show the user why. The package imports nothing from jupyter_deploy: only the files in
+``protocol.SERVER_FILES`` are copied.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from typing import Any, NoReturn
 try:
     from . import entry, extras, protocol, shims
     from .app import ScoringApp
+    from .connection import ScoringProtocol
     from .settings import Settings, SettingsError
 except ImportError:  # pragma: no cover - run as a plain script
     import entry  # type: ignore[no-redef]
@@ -35,6 +36,7 @@ except ImportError:  # pragma: no cover - run as a plain script
     import protocol  # type: ignore[no-redef]
     import shims  # type: ignore[no-redef]
     from app import ScoringApp  # type: ignore[no-redef]
+    from connection import ScoringProtocol  # type: ignore[no-redef]
     from settings import Settings, SettingsError  # type: ignore[no-redef]
 
 log = logging.getLogger("jd_scoring")
@@ -122,8 +124,9 @@ def serve(settings: Settings) -> None:
 
 
 def _serve_one(uvicorn: Any, settings: Settings, sock: socket.socket) -> None:
-    # loop="auto" is uvloop wherever it is installed (every image; the host on Linux/macOS).
-    config = uvicorn.Config(prepare(settings), http="httptools", loop="auto",
+    # loop="auto" is uvloop wherever it is installed (every image; the host on Linux/macOS);
+    # connections are ScoringProtocol's (httptools parsing, one write per answer).
+    config = uvicorn.Config(prepare(settings), http=ScoringProtocol, loop="auto",
                             proxy_headers=False, server_header=False,
                             lifespan="off", access_log=False, log_config=None,
                             log_level=settings.log_level.lower(), timeout_keep_alive=30)

@@ -157,6 +157,46 @@ def test_rawhttp_run_answers_with_its_own_response(an_app_for: Callable[..., Sco
     assert call(app, "GET", query=b"a=1").json() == {"args": {"a": "1"}, "path": "/score"}
 
 
+@pytest.mark.parametrize("response", [
+    'AMLResponse("x", 200, {"X-Evil": "a\\r\\nSet-Cookie: stolen=1"})',
+    'AMLResponse("x", 200, {"Bad Name": "v"})',
+    'AMLResponse("x", 999)',
+])
+def test_a_response_http_cannot_carry_gives_500(an_app_for: Callable[..., ScoringApp],
+                                               response: str) -> None:
+    # Given a @rawhttp run() answering with a header that would split the response, a header
+    # name with a space, or a status that is not HTTP's
+    app = an_app_for(text=f"""
+        from azureml.contrib.services.aml_request import rawhttp
+        from azureml.contrib.services.aml_response import AMLResponse
+        def init():
+            pass
+        @rawhttp
+        def run(request):
+            return {response}
+        """)
+    # Then nothing of it reaches the wire: the client gets the internal-error answer
+    answer = call(app, body=b"abc")
+    assert answer.status == 500 and "Set-Cookie" not in answer.headers
+    assert answer.json()["message"].startswith("An unexpected internal error occurred")
+
+
+def test_an_answer_never_carries_two_content_lengths(an_app_for: Callable[..., ScoringApp]
+                                                     ) -> None:
+    app = an_app_for(text="""
+        from azureml.contrib.services.aml_request import rawhttp
+        from azureml.contrib.services.aml_response import AMLResponse
+        def init():
+            pass
+        @rawhttp
+        def run(request):
+            return AMLResponse("four", 200, {"Content-Length": "999"})
+        """)
+    answer = call(app, body=b"abc")
+    assert [k for k, _ in answer.all_headers].count("content-length") == 1
+    assert (answer.headers["content-length"], answer.body) == ("4", b"four")
+
+
 def test_a_raising_run_gives_500_with_a_message(an_app_for: Callable[..., ScoringApp]) -> None:
     answer = post_json(an_app_for("run_raises"), SAMPLE)
     assert answer.status == 500

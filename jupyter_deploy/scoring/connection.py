@@ -1,0 +1,275 @@
+"""HTTP/1.1 connections of the scoring server: httptools parses, the app answers, one write.
+
+uvicorn stays the server: it owns the listening socket, the event loop (uvloop), signals,
+graceful shutdown and the ``Date`` header. This class is plugged into it through uvicorn's
+``http=`` protocol-class setting. uvicorn's own httptools protocol runs every request as an
+asyncio task through the ASGI send/receive cycle and writes headers and body separately. For a
+scoring request (small, complete after one read, answered synchronously) that costs more
+Python time than the parsing and the socket together. Here a complete request goes straight to
+:meth:`ScoringApp.respond`, the same path the ASGI adapter takes, and its answer leaves in one
+``write``; only an ``async def run()`` gets a task.
+
+HTTP/1.1 itself (request framing, chunked bodies, keep-alive rules, upgrades, malformed input)
+is httptools' (llhttp's) work. What is decided here: which answers close the connection, the
+body limit (413, before the body is read when ``Content-Length`` says so), ``Expect:
+100-continue``, pipelined requests answered in order, idle keep-alive connections closed after
+``timeout_keep_alive``, and reading paused while the client does not read its answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import http
+import logging
+from typing import Any
+
+import httptools
+
+try:
+    from . import aml, entry
+    from .app import Answer, ScoringApp, error_answer
+except ImportError:  # pragma: no cover - run as a plain script
+    import aml  # type: ignore[no-redef]
+    import entry  # type: ignore[no-redef]
+    from app import Answer, ScoringApp, error_answer  # type: ignore[no-redef]
+
+log = logging.getLogger("jd_scoring")
+
+#: Request line plus headers beyond this many bytes get 431 (gunicorn's default is 8190 per
+#: field and 100 fields; llhttp itself sets no limit).
+HEADER_BYTES_LIMIT = 64 * 1024
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_STATUS_LINES = {s.value: f"HTTP/1.1 {s.value} {s.phrase}\r\n".encode() for s in http.HTTPStatus}
+
+
+def status_line(status: int) -> bytes:
+    return _STATUS_LINES.get(status) or f"HTTP/1.1 {status} \r\n".encode()
+
+
+class ScoringProtocol(asyncio.Protocol):
+    """One client connection (uvicorn makes one per accepted socket)."""
+
+    def __init__(self, config: Any, server_state: Any, app_state: Any = None,
+                 _loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self.app: ScoringApp = config.app
+        self.loop = _loop or asyncio.get_event_loop()
+        self.state = server_state
+        self.idle_limit = float(config.timeout_keep_alive)
+        self.max_body = self.app.settings.max_body
+        self.parser = httptools.HttpRequestParser(self)
+        self.transport: asyncio.Transport | None = None
+        self.client: str | None = None
+        # The request being read
+        self.url = b""
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.body: list[bytes] = []
+        self.size = 0
+        self.header_bytes = 0
+        self.reading = False  # between the first byte of a request and its end
+        self.refused = False  # answered early (413, 431): ignore the rest of it
+        # The connection
+        self.pending: collections.deque[tuple[entry.Request, bool]] = collections.deque()
+        self.busy: asyncio.Task[Answer] | None = None  # an async run() being awaited
+        self.closing = False
+        self.writes_paused = False
+        self.last_active = 0.0
+        self.idle_timer: asyncio.TimerHandle | None = None
+
+    # asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # (uvloop's is not a subclass)
+        self.state.connections.add(self)
+        peer = transport.get_extra_info("peername")
+        self.client = str(peer[0]) if isinstance(peer, tuple) and peer else None
+        self.last_active = self.loop.time()
+        self.idle_timer = self.loop.call_later(self.idle_limit, self._close_if_idle)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.state.connections.discard(self)
+        if self.idle_timer:
+            self.idle_timer.cancel()
+        self.pending.clear()
+        self.closing = True
+
+    def data_received(self, data: bytes) -> None:
+        self.last_active = self.loop.time()
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            # No protocol switch is offered: the request was answered as plain HTTP.
+            self.closing = True
+            self._close_when_done()
+        except httptools.HttpParserError as e:
+            if not self.refused:
+                log.debug("Malformed request: %s", e)
+                self._refuse(400, "Invalid HTTP request received.")
+
+    def pause_writing(self) -> None:
+        self.writes_paused = True
+        self._pause_reading()
+
+    def resume_writing(self) -> None:
+        self.writes_paused = False
+        if self.busy is None and self.transport and not self.closing:
+            self.transport.resume_reading()
+
+    def shutdown(self) -> None:
+        """Called by uvicorn on graceful shutdown: finish what was asked, then close."""
+        self.closing = True
+        self._close_when_done()
+
+    # httptools callbacks
+
+    def on_message_begin(self) -> None:
+        self.url = b""
+        self.headers = []
+        self.body = []
+        self.size = 0
+        self.header_bytes = 0
+        self.reading = True
+        self.refused = False
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+        self._count_header_bytes(len(url))
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if not self.refused:
+            self.headers.append((name.lower(), value))
+            self._count_header_bytes(len(name) + len(value) + 4)
+
+    def _count_header_bytes(self, count: int) -> None:
+        self.header_bytes += count
+        if self.header_bytes > HEADER_BYTES_LIMIT and not self.refused:
+            self._refuse(431, f"Request headers are larger than {HEADER_BYTES_LIMIT} bytes.")
+
+    def on_headers_complete(self) -> None:
+        if self.refused:
+            return
+        length, expect = -1, b""
+        for name, value in self.headers:
+            if name == b"content-length":
+                length = int(value) if value.isdigit() else -1
+            elif name == b"expect":
+                expect = value.lower()
+        if length > self.max_body:
+            self._refuse(413)
+        elif expect == b"100-continue" and self.transport:
+            self.transport.write(CONTINUE)
+
+    def on_body(self, body: bytes) -> None:
+        if self.refused:
+            return
+        self.size += len(body)
+        if self.size > self.max_body:
+            self._refuse(413)
+            return
+        self.body.append(body)
+
+    def on_message_complete(self) -> None:
+        self.reading = False
+        if self.refused:
+            return
+        url = httptools.parse_url(self.url)
+        request = entry.Request(
+            self.parser.get_method().decode("ascii"), url.path.decode("latin-1"),
+            url.query or b"", aml.Headers(raw=self.headers),
+            self.body[0] if len(self.body) == 1 else b"".join(self.body), self.client)
+        keep_alive = self.parser.should_keep_alive()
+        if self.busy is not None or self.pending:
+            self.pending.append((request, keep_alive))
+        else:
+            self._answer(request, keep_alive)
+
+    # answering
+
+    def _answer(self, request: entry.Request, keep_alive: bool) -> None:
+        try:
+            answer = self.app.respond(request)
+        except Exception:
+            log.exception("The scoring server failed on %s %s", request.method, request.path)
+            answer, keep_alive = error_answer(500), False
+        if isinstance(answer, tuple):
+            self._send(request.method, answer, keep_alive)
+            return
+        # An async run(): answered when it is done; later requests wait their turn.
+        task: asyncio.Task[Answer] = self.loop.create_task(answer)  # type: ignore[arg-type]
+        self.busy = task
+        self.state.tasks.add(task)
+        self._pause_reading()
+        task.add_done_callback(lambda done: self._answered_later(done, request, keep_alive))
+
+    def _answered_later(self, task: asyncio.Task[Answer], request: entry.Request,
+                        keep_alive: bool) -> None:
+        self.state.tasks.discard(task)
+        self.busy = None
+        if task.cancelled():
+            answer, keep_alive = error_answer(503), False
+        elif task.exception() is not None:
+            log.error("The scoring server failed on %s %s", request.method, request.path,
+                      exc_info=task.exception())
+            answer, keep_alive = error_answer(500), False
+        else:
+            answer = task.result()
+        self._send(request.method, answer, keep_alive)
+        while self.pending and self.busy is None and not self._gone():
+            self._answer(*self.pending.popleft())
+        if self.busy is None and not self._gone() and not self.writes_paused:
+            self.transport.resume_reading()  # type: ignore[union-attr]
+
+    def _send(self, method: str, answer: Answer, keep_alive: bool) -> None:
+        if self._gone():
+            return
+        status, body, headers = answer
+        keep_alive = keep_alive and not self.closing
+        parts = [status_line(status)]
+        for name, value in (*self.state.default_headers, *headers):
+            parts += (name, b": ", value, b"\r\n")
+        parts.append(b"content-length: %d\r\n" % len(body))
+        if not keep_alive:
+            parts.append(b"connection: close\r\n")
+        parts.append(b"\r\n")
+        if method != "HEAD":
+            parts.append(body)
+        transport = self.transport
+        assert transport is not None
+        transport.write(b"".join(parts))
+        self.state.total_requests += 1
+        if not keep_alive:
+            self.closing = True
+            transport.close()
+
+    def _refuse(self, status: int, message: str = "") -> None:
+        """Answer now, before the rest of the request is read, and close."""
+        self.refused = True
+        self.closing = True
+        self.pending.clear()
+        answer = self.app.too_large() if status == 413 else error_answer(status, message)
+        self._send("POST", answer, keep_alive=False)
+
+    # connection housekeeping
+
+    def _gone(self) -> bool:
+        return self.transport is None or self.transport.is_closing()
+
+    def _pause_reading(self) -> None:
+        if not self._gone():
+            self.transport.pause_reading()  # type: ignore[union-attr]
+
+    def _close_when_done(self) -> None:
+        # (a request still arriving is dropped: the client sees the connection close)
+        if not self._gone() and self.busy is None and not self.pending:
+            self.transport.close()  # type: ignore[union-attr]
+
+    def _close_if_idle(self) -> None:
+        """One timer per connection, re-armed for the rest of the idle time (not per request)."""
+        if self._gone():
+            return
+        idle = self.loop.time() - self.last_active
+        if idle >= self.idle_limit and self.busy is None:
+            self.transport.close()  # type: ignore[union-attr]
+            return
+        self.idle_timer = self.loop.call_later(max(self.idle_limit - idle, 1.0),
+                                               self._close_if_idle)
