@@ -243,6 +243,24 @@ def _started_recently(state: Mapping[str, Any]) -> bool:
     return (datetime.now(timezone.utc) - at).total_seconds() < get_config().ready_timeout
 
 
+#: Seconds a stopped container gets between SIGTERM and SIGKILL (the server's graceful
+#: shutdown finishes the answers in flight well within it).
+STOP_TIMEOUT = 5
+
+
+def stop(ref: str, what: str, timeout: int = STOP_TIMEOUT) -> None:
+    """Stop a container gracefully (``docker stop``): the one way a container is stopped,
+    whether from the Python API, the magics or the sidebar. ``what`` names it in errors."""
+    with translate_docker_errors(f"stopping {what}"):
+        docker_client().api.stop(ref, timeout=timeout)
+
+
+def remove(ref: str, what: str) -> None:
+    """Remove a container, stopping it first if it runs (``docker rm -f``)."""
+    with translate_docker_errors(f"removing {what}"):
+        docker_client().api.remove_container(ref, force=True)
+
+
 def tail(container: Container, lines: int | None = None) -> str:
     """The last ``lines`` lines of the container's log (stdout and stderr)."""
     count = lines or get_config().log_tail

@@ -189,8 +189,7 @@ class Deployment:
 
     def stop(self) -> None:
         """Stop the container gracefully (``start()`` brings it back)."""
-        with translate_docker_errors(f"stopping service {self.name!r}"):
-            self.container.stop(timeout=5)
+        containers.stop(self.container.id, f"service {self.name!r}")
 
     def kill(self) -> None:
         """Kill the container at once, like ``docker kill``."""
@@ -208,9 +207,9 @@ class Deployment:
     def remove(self, image: bool = False) -> None:
         """Remove the container, and its image when ``image`` is set."""
         image_id = self.container.attrs.get("Image") if image else None
-        with translate_docker_errors(f"removing service {self.name!r}"):
-            self.container.remove(force=True)
-            if image_id:
+        containers.remove(self.container.id, f"service {self.name!r}")
+        if image_id:
+            with translate_docker_errors(f"removing the image of service {self.name!r}"):
                 docker_client().images.remove(image_id, force=True)
 
     def reload(

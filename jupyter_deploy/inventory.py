@@ -15,6 +15,7 @@ import re
 import time
 from typing import Any
 
+from . import containers
 from .config import CONTAINER_PORT, LABEL_MANAGED, get_config
 from .engine import HOW_TO_START, docker_client, translate_docker_errors
 from .errors import ConfigurationError, DockerUnavailableError
@@ -124,19 +125,18 @@ def logs(ref: str, lines: int = 200) -> str:
     return bytes(raw).decode("utf-8", errors="replace")
 
 
-def stop(ref: str, timeout: int = 5) -> dict[str, Any]:
+def stop(ref: str, timeout: int = containers.STOP_TIMEOUT) -> dict[str, Any]:
     """Stop a container; return its new summary.
 
     Raises:
         ConfigurationError, ServiceNotFoundError, DockerUnavailableError.
     """
     check_container_ref(ref)
-    with translate_docker_errors(f"stopping container {ref!r}"):
-        docker_client().api.stop(ref, timeout=timeout)
+    containers.stop(ref, f"container {ref!r}", timeout)
     return get_container(ref)
 
 
-def restart(ref: str, timeout: int = 5) -> dict[str, Any]:
+def restart(ref: str, timeout: int = containers.STOP_TIMEOUT) -> dict[str, Any]:
     """Restart a container (start it if stopped); return its new summary.
 
     Raises:
@@ -155,8 +155,7 @@ def remove(ref: str) -> None:
         ConfigurationError, ServiceNotFoundError, DockerUnavailableError.
     """
     check_container_ref(ref)
-    with translate_docker_errors(f"removing container {ref!r}"):
-        docker_client().api.remove_container(ref, force=True)
+    containers.remove(ref, f"container {ref!r}")
 
 
 # -- shaping the engine's answers -------------------------------------------------------------

@@ -23,6 +23,7 @@ import collections
 import http
 import logging
 from typing import Any
+from urllib.parse import unquote
 
 import httptools
 
@@ -173,8 +174,9 @@ class ScoringProtocol(asyncio.Protocol):
         if self.refused:
             return
         url = httptools.parse_url(self.url)
+        path = url.path.decode("latin-1")
         request = entry.Request(
-            self.parser.get_method().decode("ascii"), url.path.decode("latin-1"),
+            self.parser.get_method().decode("ascii"), unquote(path) if "%" in path else path,
             url.query or b"", aml.Headers(raw=self.headers),
             self.body[0] if len(self.body) == 1 else b"".join(self.body), self.client)
         keep_alive = self.parser.should_keep_alive()

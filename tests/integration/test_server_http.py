@@ -162,6 +162,12 @@ def test_headers_over_64_kb_get_431(client: Client) -> None:
     assert client.closed_by_server()
 
 
+def test_paths_are_percent_decoded_and_absolute_urls_accepted(client: Client) -> None:
+    client.send(post(path="/sc%6Fre") + post(path="http://t/score?x=1"))
+    assert client.reply().status == 200
+    assert client.reply().status == 200
+
+
 def test_head_answers_headers_only(client: Client) -> None:
     client.send(b"HEAD / HTTP/1.1\r\nHost: t\r\n\r\n")
     reply = client.reply(head_only=True)

@@ -141,6 +141,14 @@ def run_all_cells(page: Any, attempts: int = 3) -> None:
                 raise
 
 
+def shown_text(page: Any, selector: str) -> str:
+    """The text of the first match, scrolled into view first: JupyterLab 4 skips rendering
+    cells out of the viewport, and their ``innerText`` is then empty."""
+    element = page.locator(selector).first
+    element.scroll_into_view_if_needed()
+    return str(element.inner_text())
+
+
 def test_each_panel_renders_in_jupyterlab(
     a_lab_with_the_panels_notebook: Lab, a_browser: Any
 ) -> None:
@@ -157,7 +165,7 @@ def test_each_panel_renders_in_jupyterlab(
         page.wait_for_selector(".jd-panel-deploy :text('Healthy')", timeout=300_000)
         page.wait_for_selector(".jd-panel-score table", timeout=120_000)
         page.wait_for_selector(f".jd-panel-services :text('{lab.service}')", timeout=60_000)
-        assert "ms" in page.inner_text(".jd-panel-score")
+        assert "ms" in shown_text(page, ".jd-panel-score")
         assert "panels_env" in page.input_value(".jd-panel-env input[type='text']")
         # And each panel is saved as a picture
         ARTIFACTS.mkdir(exist_ok=True)
@@ -171,21 +179,22 @@ def test_each_panel_renders_in_jupyterlab(
         env_panel.get_by_text("Private registry").click()
         env_panel.locator("input[type='password']").fill("ui-secret-pw")
         env_panel.screenshot(path=str(ARTIFACTS / "panel-env-private-registry.png"))
-        assert "ui-secret-pw" not in page.inner_text("body")
+        # (the DOM's text, cells out of view included: a field's value is not part of it)
+        assert "ui-secret-pw" not in str(page.text_content("body"))
         # And the magics' own outputs render as HTML tables
         for selector, name in ((".jd-table", "magic-deploy-ls"), (".jd-env", "magic-deploy-env"),
                                (".jd-score", "magic-deploy-score")):
             output = page.locator(f".jp-OutputArea-output:has({selector})").last
             output.scroll_into_view_if_needed()
             output.screenshot(path=str(ARTIFACTS / f"{name}.png"))
-        assert lab.service in page.inner_text(".jp-OutputArea-output:has(.jd-table)")
+        assert lab.service in shown_text(page, ".jp-OutputArea-output:has(.jd-table)")
         # When the user edits the sample in the browser and clicks Send
         page.locator(".jd-panel-score textarea").fill('{"data": [[1, 1, 1, 1, 1, 1, 1, 1, 1, 1]]}')
         page.click(".jd-panel-score button:has-text('Send')")
         # Then the one-row answer (1 + 2 + … + 10) replaces the table
         page.wait_for_selector(".jd-panel-score table td:text-is('55.0')", timeout=60_000)
         page.locator(".jd-panel-score").screenshot(path=str(ARTIFACTS / "panel-score-sent.png"))
-        assert "55.0" in page.inner_text(".jd-panel-score")  # and it stays (no late clear)
+        assert "55.0" in shown_text(page, ".jd-panel-score")  # and it stays (no late clear)
     except Exception:
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "panels-failed.png"), full_page=True)
