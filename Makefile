@@ -32,7 +32,7 @@ demo: setup
 LABEXT := jupyter_deploy/labextension/static/style.js
 labextension: $(LABEXT)
 	$(PYTHON) -m jupyter labextension develop --overwrite . >/dev/null
-$(LABEXT): $(STAMP) labextension/package.json labextension/style/base.css $(wildcard labextension/src/*)
+$(LABEXT): $(STAMP) labextension/package.json labextension/style/base.css $(wildcard labextension/src/*) $(wildcard labextension/schema/*)
 	cd labextension && jlpm install && jlpm build
 	@touch $(LABEXT)
 

@@ -17,11 +17,12 @@ import {
   Notification,
   showDialog
 } from '@jupyterlab/apputils';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { LabIcon } from '@jupyterlab/ui-components';
 
 import { formatSize, IActions } from './components';
 import { createLogViewer } from './logs';
-import { ContainerAction, DeployModel, describe } from './model';
+import { ContainerAction, DEFAULT_INTERVAL, DeployModel, describe } from './model';
 import { DeploySidebar, SIDEBAR_ID } from './sidebar';
 import { IContainer } from './types';
 
@@ -137,14 +138,31 @@ const plugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-deploy:sidebar',
   description: 'Registry images and running containers, live, with actions.',
   autoStart: true,
-  optional: [ICommandPalette, ILayoutRestorer],
+  optional: [ICommandPalette, ILayoutRestorer, ISettingRegistry],
   activate: (
     app: JupyterFrontEnd,
     palette: ICommandPalette | null,
-    restorer: ILayoutRestorer | null
+    restorer: ILayoutRestorer | null,
+    settings: ISettingRegistry | null
   ) => {
     const model = new DeployModel();
     const panel = new DeploySidebar(model, makeActions(app, model));
+    const useInterval = (seconds: number): void => {
+      model.interval = seconds * 1000;
+      panel.node.dataset.refreshInterval = String(model.interval);
+    };
+    useInterval(DEFAULT_INTERVAL / 1000);
+    if (settings) {
+      settings
+        .load(plugin.id)
+        .then(loaded => {
+          const apply = (): void =>
+            useInterval(loaded.get('refreshInterval').composite as number);
+          apply();
+          loaded.changed.connect(apply);
+        })
+        .catch(reason => console.warn('jupyter-deploy: settings not loaded', reason));
+    }
     panel.title.icon = deployIcon;
     panel.title.caption = 'Deploy: images and containers';
     app.shell.add(panel, 'left', { rank: 650 });

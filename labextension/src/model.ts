@@ -29,14 +29,32 @@ export interface IProblem {
 
 export type ContainerAction = 'stop' | 'remove' | 'restart';
 
+/** The default refresh interval (ms); users change it in the settings (`refreshInterval`). */
+export const DEFAULT_INTERVAL = 5000;
+
 export class DeployModel {
-  constructor(interval = 5000) {
+  constructor(interval = DEFAULT_INTERVAL) {
     this._poll = new Poll({
       factory: () => this.refresh(),
-      frequency: { interval, backoff: true, max: 60 * 1000 },
+      frequency: DeployModel.frequency(interval),
       standby: () => (this._visible ? 'when-hidden' : true),
       name: 'jupyter-deploy:model'
     });
+  }
+
+  /** How often to poll: `interval` ms, backing off after errors to a minute (or `interval`). */
+  static frequency(interval: number): { interval: number; backoff: boolean; max: number } {
+    return { interval, backoff: true, max: Math.max(60 * 1000, interval) };
+  }
+
+  /** The refresh interval in ms. */
+  get interval(): number {
+    return this._poll.frequency.interval;
+  }
+  set interval(interval: number) {
+    if (interval !== this.interval) {
+      this._poll.frequency = DeployModel.frequency(interval);
+    }
   }
 
   get changed(): ISignal<this, void> {

@@ -175,3 +175,25 @@ def test_logs_pull_and_palette_commands(
         ".lm-CommandPalette-item .lm-CommandPalette-itemLabel", "els => els.map(e => e.innerText)")
     assert "Deploy: Refresh Images and Containers" in labels
     assert "Deploy: Pull an Image…" in labels
+
+
+def test_the_refresh_interval_is_a_user_setting(
+    a_lab_server: Callable[..., LabServer], a_page: Any, a_registry: LocalRegistry,
+) -> None:
+    # Given JupyterLab with the sidebar's settings untouched
+    server = a_lab_server([a_registry.address])
+    # Then the settings editor knows the setting, and the sidebar refreshes every 5 s
+    schema = server.api("GET", "lab/api/settings/jupyter-deploy:sidebar").json()["schema"]
+    assert schema["properties"]["refreshInterval"]["default"] == 5
+    open_sidebar(a_page, server)
+    a_page.wait_for_selector(f'{SIDEBAR}[data-refresh-interval="5000"]')
+    # When the user sets 30 seconds (as the Settings Editor saves it)
+    answer = server.api("PUT", "lab/api/settings/jupyter-deploy:sidebar",
+                        {"raw": '{"refreshInterval": 30}'})
+    answer.raise_for_status()
+    # Then the sidebar uses it
+    open_sidebar(a_page, server)
+    a_page.wait_for_selector(f'{SIDEBAR}[data-refresh-interval="30000"]')
+    # And a value out of range is refused by the schema
+    assert server.api("PUT", "lab/api/settings/jupyter-deploy:sidebar",
+                      {"raw": '{"refreshInterval": 0}'}).status_code == 400
