@@ -67,7 +67,6 @@ class ScoringProtocol(asyncio.Protocol):
         self.body: list[bytes] = []
         self.size = 0
         self.header_bytes = 0
-        self.reading = False  # between the first byte of a request and its end
         self.refused = False  # answered early (413, 431): ignore the rest of it
         # The connection
         self.pending: collections.deque[tuple[entry.Request, bool]] = collections.deque()
@@ -129,7 +128,6 @@ class ScoringProtocol(asyncio.Protocol):
         self.body = []
         self.size = 0
         self.header_bytes = 0
-        self.reading = True
         self.refused = False
 
     def on_url(self, url: bytes) -> None:
@@ -170,7 +168,6 @@ class ScoringProtocol(asyncio.Protocol):
         self.body.append(body)
 
     def on_message_complete(self) -> None:
-        self.reading = False
         if self.refused:
             return
         url = httptools.parse_url(self.url)
@@ -244,12 +241,16 @@ class ScoringProtocol(asyncio.Protocol):
             transport.close()
 
     def _refuse(self, status: int, message: str = "") -> None:
-        """Answer now, before the rest of the request is read, and close."""
+        """Answer now, before the rest of the request is read, and close.
+
+        Behind earlier requests still being answered, nothing is written out of turn: they
+        are answered, then the connection closes.
+        """
         self.refused = True
         self.closing = True
-        self.pending.clear()
-        answer = self.app.too_large() if status == 413 else error_answer(status, message)
-        self._send("POST", answer, keep_alive=False)
+        if self.busy is None and not self.pending:
+            answer = self.app.too_large() if status == 413 else error_answer(status, message)
+            self._send("POST", answer, keep_alive=False)
 
     # connection housekeeping
 

@@ -208,6 +208,24 @@ def test_async_run_answers_pipelined_requests_in_order(tmp_path: Path) -> None:
         client.close()
 
 
+def test_a_refused_request_behind_a_pending_one_does_not_jump_the_queue(tmp_path: Path
+                                                                        ) -> None:
+    # Given an async run() still working on a first request
+    script = tmp_path / "score.py"
+    script.write_text("import asyncio\n\ndef init():\n    pass\n\n"
+                      "async def run(raw):\n    await asyncio.sleep(0.2)\n    return 'first'\n")
+    with serving("ours", script, env={"JD_MAX_BODY_BYTES": "1000"}) as running:
+        client = Client(running.port)
+        # When a second request, too large, follows it on the same connection
+        client.send(post() + post(b"x" * 5000)[:-5000])
+        # Then the first is answered, and then the connection closes (no 413 out of turn)
+        reply = client.reply()
+        assert (reply.status, reply.body) == (200, b'"first"')
+        assert reply.headers["connection"] == "close"
+        assert client.closed_by_server()
+        client.close()
+
+
 def test_graceful_shutdown_delivers_the_answer_in_flight(tmp_path: Path) -> None:
     # Given an async run() that is still working when the server is told to stop
     script = tmp_path / "score.py"
