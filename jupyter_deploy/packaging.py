@@ -32,6 +32,8 @@ STRIP_TOOL = "strip_debug.py"
 #: pip packages of the seeds' SDK whose job our scoring server does; they are not installed.
 SERVER_PROVIDED = frozenset(
     {"azureml-defaults", "azureml-inference-server-http", "azureml-telemetry"}
+    # the server's own pinned packages: another version of them could not sit beside it
+    | {canonicalize_name(parse_requirement(line).name) for line in protocol.SERVER_REQUIREMENTS}
 )
 Log = Callable[[str], None]
 

@@ -106,6 +106,14 @@ def test_the_sdk_server_packages_are_replaced_by_ours():
     assert "azureml-defaults" in python_warnings(env)[0]
 
 
+def test_the_servers_own_packages_are_not_installed_twice():
+    # Given an environment asking for another version of a package the server pins
+    env = Environment(pip=("uvloop==0.21.0", "Uvicorn", "scikit-learn==1.9.1"))
+    # Then the server's pins win (pip could not install both), and the user is told
+    assert pip_requirements(env) == ["scikit-learn==1.9.1"]
+    assert "uvloop==0.21.0, Uvicorn not installed" in python_warnings(env)[0]
+
+
 def test_a_python_pin_the_image_cannot_honour_is_warned():
     warnings = python_warnings(Environment(conda=("python=3.6.2",)))
     assert any("python=3.6.2" in w and "3.11" in w for w in warnings)
