@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -78,3 +79,12 @@ def _remove_labelled_resources() -> Iterator[None]:
 def a_service_name() -> str:
     """A container name no other test run uses."""
     return f"jdtest-{RUN_ID}-{uuid.uuid4().hex[:6]}"
+
+
+@pytest.fixture
+def a_taken_port() -> Iterator[int]:
+    """A loopback port some other socket listens on, for the port-in-use errors."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        yield s.getsockname()[1]

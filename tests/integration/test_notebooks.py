@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import re
 import secrets
-import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -160,14 +159,6 @@ def a_shell() -> Iterator[InteractiveShell]:
     yield shell
     shell.user_ns.clear()
     shell.init_user_ns()
-
-
-@pytest.fixture
-def a_taken_port() -> Iterator[int]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        s.listen()
-        yield s.getsockname()[1]
 
 
 @pytest.fixture

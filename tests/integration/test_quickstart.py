@@ -7,8 +7,6 @@ package that does not exist, an ``init()`` that crashes — each as our own clea
 from __future__ import annotations
 
 import pickle
-import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -42,14 +40,6 @@ def a_model_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def a_sklearn_env() -> jd.Environment:
     return jd.Environment(name="sk", pip=[f"scikit-learn=={sklearn.__version__}"])
-
-
-@pytest.fixture
-def a_taken_port() -> Iterator[int]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        s.listen()
-        yield s.getsockname()[1]
 
 
 def test_deploy_and_score_the_seed_sample(

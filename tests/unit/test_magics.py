@@ -9,7 +9,6 @@ is exercised by tests/integration/test_notebooks.py.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -19,9 +18,7 @@ from test_magics_fakes import (
     SKLEARN_YAML,
     FakeCore,
     FakeService,
-    install_fake_core,
     run,
-    shell_with_extension,
     usage_error,
     value_of,
 )
@@ -32,16 +29,6 @@ from jupyter_deploy.environment import Environment
 from jupyter_deploy.errors import PortInUseError, ServiceNotFoundError
 
 DATA = Path(__file__).parent / "data"
-
-
-@pytest.fixture
-def a_core(monkeypatch: pytest.MonkeyPatch) -> FakeCore:
-    return install_fake_core(monkeypatch)
-
-
-@pytest.fixture
-def a_shell(a_core: FakeCore) -> Iterator[InteractiveShell]:
-    yield from shell_with_extension()
 
 
 # -- loading, help and configuration -----------------------------------------------------------

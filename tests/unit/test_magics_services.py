@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,25 +11,12 @@ from test_magics_fakes import (
     FakeCatalog,
     FakeCore,
     FakeService,
-    install_fake_core,
-    shell_with_extension,
     usage_error,
     value_of,
 )
 
 from jupyter_deploy import deployments, images
 from jupyter_deploy.errors import RegistryAuthError
-
-
-@pytest.fixture
-def a_core(monkeypatch: pytest.MonkeyPatch) -> FakeCore:
-    return install_fake_core(monkeypatch)
-
-
-@pytest.fixture
-def a_shell(a_core: FakeCore) -> Iterator[InteractiveShell]:
-    yield from shell_with_extension()
-
 
 # -- services ----------------------------------------------------------------------------------
 
