@@ -22,8 +22,8 @@ import sklearn
 from sklearn.linear_model import Ridge
 
 import jupyter_deploy as jd
-from jupyter_deploy.deployments import build_package, run_image
-from jupyter_deploy.packaging import PackageSpec
+from jupyter_deploy.services.deployment import build_package, run_image
+from jupyter_deploy.spec.package import PackageSpec
 
 SAMPLE = {"data": [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]]}
 SCORE_PY = '''import json, os, pickle

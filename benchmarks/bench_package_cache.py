@@ -19,12 +19,13 @@ import numpy as np
 from joblib import dump
 from sklearn.linear_model import Ridge
 
-from jupyter_deploy import images
-from jupyter_deploy.engine import docker_client
-from jupyter_deploy.environment import Environment
-from jupyter_deploy.packages import package_image
-from jupyter_deploy.packaging import ModelFiles, PackageSpec, write_build_context
-from jupyter_deploy.workspace import Workspace
+from jupyter_deploy.build.context import write_build_context
+from jupyter_deploy.engine import images
+from jupyter_deploy.engine.client import docker_client
+from jupyter_deploy.services.packages import package_image
+from jupyter_deploy.services.workspace import Workspace
+from jupyter_deploy.spec.environment import Environment
+from jupyter_deploy.spec.package import ModelFiles, PackageSpec
 
 LABELS = {"jupyter_deploy.bench": "package-cache"}
 SCORE_PY = '''import json, os

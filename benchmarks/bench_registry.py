@@ -26,10 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "integ
 
 from registry_helpers import fill_registry, running_registry
 
-from jupyter_deploy import catalog as catalog_module
-from jupyter_deploy.catalog import Catalog
-from jupyter_deploy.environment import RegistryCredentials
-from jupyter_deploy.registry import RegistryClient
+from jupyter_deploy.registry import catalog as catalog_module
+from jupyter_deploy.registry.catalog import Catalog
+from jupyter_deploy.registry.client import RegistryClient
+from jupyter_deploy.spec.environment import RegistryCredentials
 
 GOAL_REPOSITORIES = 2.0
 GOAL_TAGS = 3.0

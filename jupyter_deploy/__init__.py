@@ -15,13 +15,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._version import __version__
-from .deployments import Deployment, DeploymentCollection, build_package, deploy, run_image
-from .environment import Environment, RegistryCredentials
-from .errors import DeployError
-from .packages import Package, package_dockerfile, package_image
-from .packaging import ModelFiles, PackageSpec, write_build_context
-from .workspace import Workspace
+from jupyter_deploy._version import __version__
+from jupyter_deploy.build.context import write_build_context
+from jupyter_deploy.errors import DeployError
+from jupyter_deploy.services.deployment import (
+    Deployment,
+    DeploymentCollection,
+    build_package,
+    deploy,
+    run_image,
+)
+from jupyter_deploy.services.packages import Package, package_dockerfile, package_image
+from jupyter_deploy.services.workspace import Workspace
+from jupyter_deploy.spec.environment import Environment, RegistryCredentials
+from jupyter_deploy.spec.package import ModelFiles, PackageSpec
 
 services = DeploymentCollection()
 
@@ -48,7 +55,7 @@ __all__ = [
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext jupyter_deploy``: register the magics (imported only here)."""
-    from .magics import load_ipython_extension as load
+    from jupyter_deploy.magics import load_ipython_extension as load
 
     load(ipython)
 

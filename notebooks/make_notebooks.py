@@ -86,8 +86,8 @@ a variable named after it."""),
 `%deploy_pull` shows one progress bar for all layers; credentials (for a private registry) come
 from `-u USER -p $password_variable`, the environment or Docker's config, and are never
 printed."""),
-    ("code", """from jupyter_deploy.base_images import publish
-from jupyter_deploy.engine import docker_client
+    ("code", """from jupyter_deploy.engine.base_images import publish
+from jupyter_deploy.engine.client import docker_client
 
 shared = publish(magics_demo.image, "127.0.0.1:5000")
 docker_client().images.remove(shared)  # now only the registry has it under this name
@@ -192,7 +192,7 @@ FROM jupyter-deploy/python:3.11
 RUN mkdir -p /opt/custom \\
  && echo "custom base image: tools pre-installed once" > /opt/custom/README
 ENV CUSTOM_BASE=1"""),
-    ("code", """from jupyter_deploy.base_images import build_base
+    ("code", """from jupyter_deploy.engine.base_images import build_base
 
 base_image = f"{registry}/base/custom-python:1"
 base = build_base("Dockerfile", base_image, push=True)"""),
@@ -211,7 +211,7 @@ conda_dep.add_pip_package("numpy==2.4.6")
 myenv.python.conda_dependencies = conda_dep"""),
     ("code", """from jupyter_deploy.azureml.core.model import InferenceConfig, Model
 from jupyter_deploy.azureml.core.webservice import LocalWebservice
-from jupyter_deploy.containers import free_port
+from jupyter_deploy.engine.containers import free_port
 
 model = Model.register(ws, model_path="model.json", model_name="custom-base-model")
 inference_config = InferenceConfig(entry_script="score.py", environment=myenv)
@@ -231,8 +231,8 @@ container labels."""),
     ("code", """import secrets
 
 from jupyter_deploy import images
-from jupyter_deploy.engine import docker_client
-from jupyter_deploy.local_registry import LocalRegistry, write_htpasswd
+from jupyter_deploy.engine.client import docker_client
+from jupyter_deploy.registry.local import LocalRegistry, write_htpasswd
 
 password = secrets.token_urlsafe(16)
 htpasswd = write_htpasswd(work / "htpasswd", {"reader": password})
@@ -304,7 +304,7 @@ on 127.0.0.1 only, and a free one is picked."""),
 
 import requests
 
-from jupyter_deploy.containers import free_port
+from jupyter_deploy.engine.containers import free_port
 
 
 def wait_until_answers(url, timeout=120):
@@ -397,7 +397,7 @@ tabulate==0.9.0"""),
 Built once with numpy and the scoring server (the guide starts from Microsoft's prebuilt
 images; there is no public registry here)."""),
     ("code", """import jupyter_deploy as jd
-from jupyter_deploy.packaging import PackageSpec
+from jupyter_deploy.build.context import PackageSpec
 
 prebuilt_env = jd.Environment(name="prebuilt", pip=["numpy==2.4.6"])
 prebuilt = jd.build_package(PackageSpec("prebuilt-inference", Path("source/score.py"),

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_deploy.engine import engine_reachable
+from jupyter_deploy.engine.client import engine_reachable
 
 TEST_LABEL = "jupyter_deploy.test"
 RUN_ID = uuid.uuid4().hex[:10]
@@ -63,7 +63,7 @@ def _remove_labelled_resources() -> Iterator[None]:
     yield
     if not engine_reachable():
         return
-    from jupyter_deploy.engine import docker_client
+    from jupyter_deploy.engine.client import docker_client
 
     client = docker_client()
     selector = {"label": f"{TEST_LABEL}={RUN_ID}"}

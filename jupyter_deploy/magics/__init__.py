@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..config import get_config
-from .deploy_magics import DeployMagics
+from jupyter_deploy.config import get_config
+from jupyter_deploy.magics.deploy_magics import DeployMagics
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -1,11 +1,12 @@
 """The ``%deploy…`` magics: the whole workflow from notebook cells.
 
-Each magic parses its line into a command object (:mod:`jupyter_deploy.commands`), calls the same
-core functions the widgets, the CLI and the Azure ML adapter call (one code path per action),
-and returns a view (:mod:`jupyter_deploy.display`) that renders as HTML in Jupyter and as text
-elsewhere. Every :class:`~jupyter_deploy.errors.DeployError` becomes IPython's ``UsageError`` —
-the message with what to do next, no traceback — unless ``%config DeployMagics.short_errors =
-False`` asks for the traceback. Settings are ``%config DeployConfig.<trait>``.
+Each magic parses its line into a command object (:mod:`jupyter_deploy.notebook.commands`), calls
+the same core functions the widgets, the CLI and the Azure ML adapter call (one code path per
+action), and returns a view (:mod:`jupyter_deploy.notebook.display`) that renders as HTML in Jupyter
+and as text elsewhere. Every :class:`~jupyter_deploy.errors.DeployError` becomes IPython's
+``UsageError`` — the message with what to do next, no traceback — unless ``%config
+DeployMagics.short_errors = False`` asks for the traceback. Settings are ``%config
+DeployConfig.<trait>``.
 """
 
 from __future__ import annotations
@@ -26,8 +27,11 @@ from IPython.core.magic import (
 )
 from traitlets import Bool
 
-from .. import deployments, environment_io, packaging
-from ..commands import (
+from jupyter_deploy.build import context as packaging
+from jupyter_deploy.config import get_config
+from jupyter_deploy.errors import ConfigurationError, DeployError
+from jupyter_deploy.magics.pulling import credentials_for, pull_with_progress
+from jupyter_deploy.notebook.commands import (
     DEPLOY_PARSER,
     ENV_PARSER,
     IMAGES_PARSER,
@@ -42,8 +46,7 @@ from ..commands import (
     ServiceCommand,
     python_name,
 )
-from ..config import get_config
-from ..display import (
+from jupyter_deploy.notebook.display import (
     EnvironmentView,
     LogView,
     Message,
@@ -52,10 +55,10 @@ from ..display import (
     images_view,
     services_view,
 )
-from ..environment import Environment, RegistryCredentials
-from ..errors import ConfigurationError, DeployError
-from ..workspace import Workspace
-from .pulling import credentials_for, pull_with_progress
+from jupyter_deploy.services import deployment as deployments
+from jupyter_deploy.services.workspace import Workspace
+from jupyter_deploy.spec import formats as environment_io
+from jupyter_deploy.spec.environment import Environment, RegistryCredentials
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -238,7 +241,7 @@ class DeployMagics(Magics):
             return print, _ignore
         from IPython.display import display
 
-        from ..widgets.build_progress import BuildProgress
+        from jupyter_deploy.widgets.build_progress import BuildProgress
 
         tracker = BuildProgress()
         display(tracker.bar)
@@ -345,7 +348,7 @@ class DeployMagics(Magics):
     @friendly
     def deploy_panel(self, line: str) -> Any:
         """Show a widget panel: ``%deploy_panel env|deploy|score|services [NAME]``."""
-        from ..widgets.panels import make_panel
+        from jupyter_deploy.widgets.panels import make_panel
 
         command = PanelCommand.parse(line)
         return make_panel(command.kind, command.name, self)

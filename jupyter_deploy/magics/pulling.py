@@ -14,11 +14,11 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from .. import images
-from ..environment import Environment, RegistryCredentials
-from ..progress import ProgressAggregator, text_progress
-from ..registry import ImageReference
-from ..registry_auth import resolve_credentials
+from jupyter_deploy.engine import images
+from jupyter_deploy.engine.progress import ProgressAggregator, text_progress
+from jupyter_deploy.registry.auth import resolve_credentials
+from jupyter_deploy.registry.client import ImageReference
+from jupyter_deploy.spec.environment import Environment, RegistryCredentials
 
 ENV_USERNAME = "JUPYTER_DEPLOY_REGISTRY_USERNAME"
 ENV_PASSWORD = "JUPYTER_DEPLOY_REGISTRY_PASSWORD"
@@ -62,7 +62,7 @@ def progress_display(title: str, shell: Any = None) -> ProgressAggregator:
     if shell is not None and getattr(shell, "kernel", None) is not None:
         from IPython.display import display
 
-        from ..widgets.progress import ProgressBar
+        from jupyter_deploy.widgets.progress import ProgressBar
 
         bar = ProgressBar(title)
         display(bar)

@@ -16,8 +16,8 @@ from typing import Any
 
 import requests
 
-from ..errors import ScoringError
-from . import protocol
+from jupyter_deploy.errors import ScoringError
+from jupyter_deploy.server import protocol
 
 
 def to_payload(data: Any) -> str:

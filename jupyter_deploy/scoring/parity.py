@@ -19,15 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import EntryScriptError
-from ..packaging import PackageSpec
-from . import protocol
-from .aml import Headers
-from .client import to_payload
-from .entry import Request, ScriptError, UserScript
+from jupyter_deploy.errors import EntryScriptError
+from jupyter_deploy.scoring.client import to_payload
+from jupyter_deploy.server import protocol
+from jupyter_deploy.server.aml import Headers
+from jupyter_deploy.server.entry import Request, ScriptError, UserScript
+from jupyter_deploy.spec.package import PackageSpec
 
 if TYPE_CHECKING:
-    from ..deployments import Deployment
+    from jupyter_deploy.services.deployment import Deployment
 
 
 @dataclass(frozen=True)

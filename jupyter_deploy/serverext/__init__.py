@@ -13,11 +13,11 @@ from typing import Any
 
 def _load_jupyter_server_extension(server_app: Any) -> None:
     """Register the ``/jupyter-deploy/…`` routes on the running server."""
-    from ..config import load_config
-    from ..environment import RegistryCredentials
-    from .config import SidebarConfig
-    from .manager import DeployManager
-    from .routes import setup_routes
+    from jupyter_deploy.config import load_config
+    from jupyter_deploy.serverext.config import SidebarConfig
+    from jupyter_deploy.serverext.manager import DeployManager
+    from jupyter_deploy.serverext.routes import setup_routes
+    from jupyter_deploy.spec.environment import RegistryCredentials
 
     load_config(server_app.config)  # c.DeployConfig.* in the server's config reach the core
     config = SidebarConfig(config=server_app.config)

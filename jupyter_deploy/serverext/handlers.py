@@ -17,9 +17,9 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 from tornado.ioloop import IOLoop
 
-from .. import inventory
-from ..errors import ConfigurationError, DeployError
-from .manager import DeployManager
+from jupyter_deploy.errors import ConfigurationError, DeployError
+from jupyter_deploy.serverext.manager import DeployManager
+from jupyter_deploy.services import inventory
 
 
 class DeployHandler(APIHandler):

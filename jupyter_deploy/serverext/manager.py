@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .. import inventory
-from .._version import __version__
-from ..config import get_config
-from ..environment import RegistryCredentials
-from ..errors import ConfigurationError, RegistryNotFoundError
-from ..images import pull as pull_image
+from jupyter_deploy._version import __version__
+from jupyter_deploy.config import get_config
+from jupyter_deploy.engine.images import pull as pull_image
+from jupyter_deploy.errors import ConfigurationError, RegistryNotFoundError
+from jupyter_deploy.services import inventory
+from jupyter_deploy.spec.environment import RegistryCredentials
 
 
 class DeployManager:
@@ -38,7 +38,7 @@ class DeployManager:
     def catalog(self) -> Any:
         """The registry catalog (made on first use)."""
         if self._catalog is None:
-            from ..catalog import Catalog
+            from jupyter_deploy.registry.catalog import Catalog
 
             self._catalog = Catalog(self._credentials or None, ttl=self._ttl)
         return self._catalog

@@ -11,8 +11,8 @@ from typing import Any
 
 from jupyter_server.utils import url_path_join
 
-from . import handlers
-from .manager import DeployManager
+from jupyter_deploy.serverext import handlers
+from jupyter_deploy.serverext.manager import DeployManager
 
 ROOT = "jupyter-deploy"
 

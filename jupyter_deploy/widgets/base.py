@@ -20,7 +20,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..errors import DeployError
+from jupyter_deploy.errors import DeployError
 
 COLOURS = {"info": "#1565c0", "ok": "#2e7d32", "error": "#c62828", "busy": "#ef6c00"}
 

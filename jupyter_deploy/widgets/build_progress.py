@@ -1,7 +1,7 @@
 """One progress bar for a build-and-launch, read from the deployment's own log lines.
 
-:func:`~jupyter_deploy.deployments.deploy` reports through its ``log`` callback only, so the bar
-follows the stages that callback already names: building (``Step N/M`` of the Dockerfile), the
+:func:`~jupyter_deploy.services.deployment.deploy` reports through its ``log`` callback only, so the
+bar follows the stages that callback already names: building (``Step N/M`` of the Dockerfile), the
 container starting, and the service answering. The deploy panel and ``%deploy`` (in a Jupyter
 kernel) both use it, so the two show the same progress for the same call.
 """

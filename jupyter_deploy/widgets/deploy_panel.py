@@ -1,8 +1,8 @@
 """The deploy panel: build or launch a model service with buttons, watching progress and logs.
 
-*Build* calls :func:`~jupyter_deploy.deployments.build_package` and *Launch* calls
-:func:`~jupyter_deploy.deployments.deploy` — the calls ``%deploy`` makes — on the panel's worker
-thread, with every log line streamed into the panel. The progress bar follows the stages a
+*Build* calls :func:`~jupyter_deploy.services.deployment.build_package` and *Launch* calls
+:func:`~jupyter_deploy.services.deployment.deploy` — the calls ``%deploy`` makes — on the panel's
+worker thread, with every log line streamed into the panel. The progress bar follows the stages a
 deployment goes through (wheels, build steps ``Step N/M``, container start, healthy), read from
 those same log lines (:class:`~.build_progress.BuildProgress`, shared with ``%deploy``).
 """
@@ -15,12 +15,13 @@ from typing import Any
 
 import ipywidgets as w
 
-from .. import deployments, packaging
-from ..display import service_state
-from ..environment import Environment
-from ..images import BuiltImage
-from .base import Panel, labelled
-from .build_progress import BuildProgress
+from jupyter_deploy.build import context as packaging
+from jupyter_deploy.engine.images import BuiltImage
+from jupyter_deploy.notebook.display import service_state
+from jupyter_deploy.services import deployment as deployments
+from jupyter_deploy.spec.environment import Environment
+from jupyter_deploy.widgets.base import Panel, labelled
+from jupyter_deploy.widgets.build_progress import BuildProgress
 
 Environments = Callable[[], Mapping[str, Environment]]
 
@@ -31,7 +32,7 @@ class DeployPanel(Panel):
     Args:
         name: the service name to start with.
         environments: returns the environments to choose from (the magics' store).
-        on_deployed: called with each new :class:`~jupyter_deploy.deployments.Deployment`.
+        on_deployed: called with each new :class:`~jupyter_deploy.services.deployment.Deployment`.
         entry_script: the entry script to start with.
         models: model paths to start with.
     """

@@ -1,10 +1,10 @@
-"""The environment editor: a form over :class:`~jupyter_deploy.environment.Environment`.
+"""The environment editor: a form over :class:`~jupyter_deploy.spec.environment.Environment`.
 
 Fields map one to one onto the frozen spec (base image, pip and conda lists, variables, private
 registry) so what the form shows is exactly what ``%%deploy_env`` would have produced; *Save*
 builds the spec (the spec's own validation reports a bad requirement or variable name) and hands
 it to ``on_save``. The base-image picker is fed by the registries layer's
-:class:`~jupyter_deploy.catalog.Catalog` (workspace registry tags and local images) on the
+:class:`~jupyter_deploy.registry.catalog.Catalog` (workspace registry tags and local images) on the
 worker thread. The password field is masked and never shown back, logged or written.
 """
 
@@ -14,13 +14,13 @@ from collections.abc import Callable
 
 import ipywidgets as w
 
-from .. import environment_io
-from ..catalog import Catalog
-from ..config import get_config
-from ..display import EnvironmentView
-from ..environment import Environment, RegistryCredentials
-from ..errors import RegistryError
-from .base import Panel, labelled
+from jupyter_deploy.config import get_config
+from jupyter_deploy.errors import RegistryError
+from jupyter_deploy.notebook.display import EnvironmentView
+from jupyter_deploy.registry.catalog import Catalog
+from jupyter_deploy.spec import formats as environment_io
+from jupyter_deploy.spec.environment import Environment, RegistryCredentials
+from jupyter_deploy.widgets.base import Panel, labelled
 
 
 class EnvVarTable(w.VBox):

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..commands import python_name
-from ..environment import Environment
-from ..errors import ConfigurationError
-from .deploy_panel import DeployPanel
-from .environment_editor import EnvironmentPanel
-from .scoring_panel import ScoringPanel
-from .services_panel import ServicesPanel
+from jupyter_deploy.errors import ConfigurationError
+from jupyter_deploy.notebook.commands import python_name
+from jupyter_deploy.spec.environment import Environment
+from jupyter_deploy.widgets.deploy_panel import DeployPanel
+from jupyter_deploy.widgets.environment_editor import EnvironmentPanel
+from jupyter_deploy.widgets.scoring_panel import ScoringPanel
+from jupyter_deploy.widgets.services_panel import ServicesPanel
 
 if TYPE_CHECKING:
-    from ..magics.deploy_magics import DeployMagics
+    from jupyter_deploy.magics.deploy_magics import DeployMagics
 
 __all__ = ["DeployPanel", "EnvironmentPanel", "ScoringPanel", "ServicesPanel", "make_panel"]
 

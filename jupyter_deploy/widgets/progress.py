@@ -1,8 +1,9 @@
 """The notebook face of a pull or push: one ipywidgets bar fed by the core progress aggregator.
 
-:class:`~jupyter_deploy.progress.ProgressAggregator` does the counting; this only draws it, so the
-terminal and the notebook show the same numbers. Updating widget traits is safe from the worker
-thread a panel pulls in, and redraws are throttled so a fast stream does not flood the frontend.
+:class:`~jupyter_deploy.engine.progress.ProgressAggregator` does the counting; this only draws it,
+so the terminal and the notebook show the same numbers. Updating widget traits is safe from the
+worker thread a panel pulls in, and redraws are throttled so a fast stream does not flood the
+frontend.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..progress import ProgressAggregator
+from jupyter_deploy.engine.progress import ProgressAggregator
 
 
 class ProgressBar(w.VBox):

@@ -1,9 +1,10 @@
 """The scoring panel: edit a sample, send it to a service, see the answer as a table.
 
-*Send* parses the sample the way ``%%deploy_score`` parses its cell (JSON, or ``$variable`` from
-the notebook), scores through :meth:`Deployment.score <jupyter_deploy.deployments.Deployment.score>`
-on the worker thread, and shows the same :class:`~jupyter_deploy.display.ScoreView` the magic
-returns: the table where the answer is tabular, and the latency.
+*Send* parses the sample the way ``%%deploy_score`` parses its cell (JSON, or ``$variable`` from the
+notebook), scores through :meth:`Deployment.score
+<jupyter_deploy.services.deployment.Deployment.score>` on the worker thread, and shows the same
+:class:`~jupyter_deploy.notebook.display.ScoreView` the magic returns: the table where the answer is
+tabular, and the latency.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from typing import Any
 
 import ipywidgets as w
 
-from .. import deployments
-from ..commands import ScoreCommand
-from ..display import ScoreView
-from .base import Panel, labelled
+from jupyter_deploy.notebook.commands import ScoreCommand
+from jupyter_deploy.notebook.display import ScoreView
+from jupyter_deploy.services import deployment as deployments
+from jupyter_deploy.widgets.base import Panel, labelled
 
 #: The seeds' sample request: two rows of ten features.
 SEED_SAMPLE = {"data": [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]]}

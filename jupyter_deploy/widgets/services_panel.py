@@ -1,9 +1,9 @@
 """The services overview: every service with its state and port, and actions on each.
 
-Rows come from :class:`~jupyter_deploy.deployments.DeploymentCollection` (the services found by
-label in the engine, whichever kernel made them) through the same row builder ``%deploy_ls``
-uses. *Logs*, *Stop* and *Remove* call the service's own methods on the worker thread, then
-refresh the list.
+Rows come from :class:`~jupyter_deploy.services.deployment.DeploymentCollection` (the services found
+by label in the engine, whichever kernel made them) through the same row builder ``%deploy_ls``
+uses. *Logs*, *Stop* and *Remove* call the service's own methods on the worker thread, then refresh
+the list.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Any
 
 import ipywidgets as w
 
-from .. import deployments
-from ..display import STATE_COLOURS, LogView, service_row
-from .base import Panel
+from jupyter_deploy.notebook.display import STATE_COLOURS, LogView, service_row
+from jupyter_deploy.services import deployment as deployments
+from jupyter_deploy.widgets.base import Panel
 
 _WIDTHS = ("12em", "8em", "5em", "20em")
 

@@ -16,9 +16,9 @@ from typing import Any
 
 from ports import an_unused_port
 
-from jupyter_deploy import images
-from jupyter_deploy.local_registry import LocalRegistry, TokenAuth
-from jupyter_deploy.registry import OCI_MANIFEST, RegistryClient
+from jupyter_deploy.engine import images
+from jupyter_deploy.registry.client import OCI_MANIFEST, RegistryClient
+from jupyter_deploy.registry.local import LocalRegistry, TokenAuth
 
 PORTS = range(5100, 5200)
 

@@ -22,8 +22,8 @@ from IPython.core.interactiveshell import InteractiveShell
 from nbclient import NotebookClient
 
 import jupyter_deploy
-from jupyter_deploy.engine import docker_client
-from jupyter_deploy.local_registry import LocalRegistry, write_htpasswd
+from jupyter_deploy.engine.client import docker_client
+from jupyter_deploy.registry.local import LocalRegistry, write_htpasswd
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 PRIVATE_REGISTRY = "127.0.0.1:8990"

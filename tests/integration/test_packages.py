@@ -16,11 +16,10 @@ import pytest
 from ports import an_unused_port
 from samples import JOBLIB_SCORE_PY, SAMPLE
 
-from jupyter_deploy import images
-from jupyter_deploy.base_images import build_base
-from jupyter_deploy.cli import main
-from jupyter_deploy.engine import docker_client
-from jupyter_deploy.environment import Environment, RegistryCredentials
+from jupyter_deploy.cli.main import main
+from jupyter_deploy.engine import images
+from jupyter_deploy.engine.base_images import build_base
+from jupyter_deploy.engine.client import docker_client
 from jupyter_deploy.errors import (
     BuildError,
     DependencyError,
@@ -28,10 +27,11 @@ from jupyter_deploy.errors import (
     RegistryAuthError,
     RegistryError,
 )
-from jupyter_deploy.local_registry import LocalRegistry, write_htpasswd
-from jupyter_deploy.packages import package_dockerfile, package_image
-from jupyter_deploy.packaging import PackageSpec
-from jupyter_deploy.workspace import Workspace
+from jupyter_deploy.registry.local import LocalRegistry, write_htpasswd
+from jupyter_deploy.services.packages import package_dockerfile, package_image
+from jupyter_deploy.services.workspace import Workspace
+from jupyter_deploy.spec.environment import Environment, RegistryCredentials
+from jupyter_deploy.spec.package import PackageSpec
 
 PINNED = ("scikit-learn==1.9.1", "joblib==1.6.0")
 
@@ -109,7 +109,7 @@ def test_an_image_built_earlier_serves_as_a_base(
     earlier = package_image(a_spec, a_workspace.registry, labels=a_workspace.labels)
     assert earlier.location is not None
     # When a new environment names it as its base and installs nothing itself
-    from jupyter_deploy.deployments import deploy
+    from jupyter_deploy.services.deployment import deploy
 
     env = Environment(name="derived", base_image=earlier.location)
     service = deploy(a_service_name, a_spec.entry_script, a_spec.models, env,
@@ -260,7 +260,7 @@ def test_a_native_deploy_builds_its_base_dockerfile_first(
     a_workspace: Workspace, a_spec: PackageSpec, a_service_name: str
 ):
     # Given an environment whose base comes from a Dockerfile
-    from jupyter_deploy.deployments import deploy
+    from jupyter_deploy.services.deployment import deploy
 
     dockerfile = "FROM jupyter-deploy/python:3.11\nENV SLOW_SOFTWARE=installed\n"
     env = Environment(name="native-dockerfile", base_dockerfile=dockerfile, pip=PINNED)

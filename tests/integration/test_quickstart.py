@@ -17,7 +17,7 @@ from sklearn.linear_model import Ridge
 
 import jupyter_deploy as jd
 from jupyter_deploy.config import get_config
-from jupyter_deploy.engine import docker_client, reset_client
+from jupyter_deploy.engine.client import docker_client, reset_client
 from jupyter_deploy.errors import (
     ContainerError,
     DependencyError,

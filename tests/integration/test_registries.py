@@ -15,21 +15,21 @@ from pathlib import Path
 import pytest
 from registry_helpers import a_free_port, build_tiny_image, running_registry
 
-from jupyter_deploy import images
-from jupyter_deploy.catalog import Catalog
-from jupyter_deploy.cli import main
+from jupyter_deploy.cli.main import main
 from jupyter_deploy.config import get_config
-from jupyter_deploy.engine import docker_client
-from jupyter_deploy.environment import RegistryCredentials
+from jupyter_deploy.engine import images
+from jupyter_deploy.engine.client import docker_client
+from jupyter_deploy.engine.progress import ProgressAggregator
 from jupyter_deploy.errors import (
     ImageReferenceError,
     RegistryAuthError,
     RegistryNotFoundError,
     RegistryUnreachableError,
 )
-from jupyter_deploy.local_registry import LocalRegistry, write_htpasswd
-from jupyter_deploy.progress import ProgressAggregator
-from jupyter_deploy.registry import OCI_INDEX, RegistryClient
+from jupyter_deploy.registry.catalog import Catalog
+from jupyter_deploy.registry.client import OCI_INDEX, RegistryClient
+from jupyter_deploy.registry.local import LocalRegistry, write_htpasswd
+from jupyter_deploy.spec.environment import RegistryCredentials
 
 USER, PASSWORD = "alice", "correct-horse-battery"
 

@@ -11,10 +11,10 @@ from collections.abc import Iterator
 import pytest
 from registry_helpers import fill_registry, running_registry
 
-from jupyter_deploy.catalog import Catalog
-from jupyter_deploy.environment import RegistryCredentials
-from jupyter_deploy.local_registry import LocalRegistry
-from jupyter_deploy.registry import RegistryClient
+from jupyter_deploy.registry.catalog import Catalog
+from jupyter_deploy.registry.client import RegistryClient
+from jupyter_deploy.registry.local import LocalRegistry
+from jupyter_deploy.spec.environment import RegistryCredentials
 
 REPOSITORIES = [f"fill/repo-{i:04d}" for i in range(1200)]
 TAGS = [f"v{i}" for i in range(200)]

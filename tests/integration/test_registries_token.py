@@ -14,12 +14,12 @@ import pytest
 from registry_helpers import a_free_port, build_tiny_image, running_registry
 from tokenserver import ISSUER, SERVICE, TokenServer
 
-from jupyter_deploy import images
-from jupyter_deploy.catalog import Catalog
-from jupyter_deploy.environment import RegistryCredentials
+from jupyter_deploy.engine import images
 from jupyter_deploy.errors import RegistryAuthError
-from jupyter_deploy.local_registry import LocalRegistry, TokenAuth
-from jupyter_deploy.registry import RegistryClient
+from jupyter_deploy.registry.catalog import Catalog
+from jupyter_deploy.registry.client import RegistryClient
+from jupyter_deploy.registry.local import LocalRegistry, TokenAuth
+from jupyter_deploy.spec.environment import RegistryCredentials
 
 USER, PASSWORD = "bob", "token-test-password"
 

@@ -25,14 +25,14 @@ import pytest
 import requests
 from samples import JOBLIB_SCORE_PY, SAMPLE
 
-from jupyter_deploy import images
 from jupyter_deploy.azureml.core import Workspace
 from jupyter_deploy.azureml.core.model import Model
-from jupyter_deploy.base_images import build_base
-from jupyter_deploy.engine import docker_client
-from jupyter_deploy.environment import RegistryCredentials
-from jupyter_deploy.local_registry import LocalRegistry, write_htpasswd
-from jupyter_deploy.wheelhouse import download
+from jupyter_deploy.build.wheelhouse import download
+from jupyter_deploy.engine import images
+from jupyter_deploy.engine.base_images import build_base
+from jupyter_deploy.engine.client import docker_client
+from jupyter_deploy.registry.local import LocalRegistry, write_htpasswd
+from jupyter_deploy.spec.environment import RegistryCredentials
 
 SEED_DIR = Path(os.environ.get("JUPYTER_DEPLOY_SEEDS", "/work/shared/seeds"))
 #: The snippets as extracted from the seeds, for machines without the seed documents (CI).

@@ -1,7 +1,7 @@
 """HTTP/1.1 behaviour of the scoring server's connections, on raw sockets against the real server.
 
 The compatibility suite compares answers with the peer's; this checks the connection-level
-rules the server's own protocol class decides (:mod:`jupyter_deploy.scoring.connection`):
+rules the server's own protocol class decides (:mod:`jupyter_deploy.server.connection`):
 keep-alive, pipelining, ``Connection: close``, HTTP/1.0, ``Expect: 100-continue``, chunked
 bodies, the body and header limits, malformed requests, HEAD, upgrades, ``async def run()``
 and graceful shutdown.

@@ -16,7 +16,7 @@ from samples import SAMPLE
 
 import jupyter_deploy as jd
 from jupyter_deploy.config import get_config
-from jupyter_deploy.engine import docker_client
+from jupyter_deploy.engine.client import docker_client
 from jupyter_deploy.errors import ContainerError
 
 SCRIPTS = Path(__file__).parents[1] / "compat" / "scripts"

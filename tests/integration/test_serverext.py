@@ -22,14 +22,15 @@ from pytest_jupyter.jupyter_server import jp_server_cleanup  # noqa: F401 - the 
 from registry_helpers import push_tiny_image, running_registry
 from tornado.httpclient import HTTPClientError
 
-from jupyter_deploy import __version__, images
+from jupyter_deploy import __version__
 from jupyter_deploy.config import get_config
-from jupyter_deploy.engine import docker_client, reset_client
-from jupyter_deploy.environment import RegistryCredentials
-from jupyter_deploy.local_registry import LocalRegistry
-from jupyter_deploy.registry import RegistryClient
+from jupyter_deploy.engine import images
+from jupyter_deploy.engine.client import docker_client, reset_client
+from jupyter_deploy.registry.client import RegistryClient
+from jupyter_deploy.registry.local import LocalRegistry
 from jupyter_deploy.serverext.manager import DeployManager
 from jupyter_deploy.serverext.routes import ROUTES
+from jupyter_deploy.spec.environment import RegistryCredentials
 
 REPOSITORY = "sidebar/tiny"
 

@@ -22,7 +22,7 @@ from samples import RIDGE_SCORE_PY, SAMPLE, write_score_py
 from sklearn.linear_model import Ridge
 
 import jupyter_deploy as jd
-from jupyter_deploy.engine import reset_client
+from jupyter_deploy.engine.client import reset_client
 from jupyter_deploy.errors import ContainerError, DockerUnavailableError, ScoringError
 
 
@@ -200,7 +200,7 @@ def test_the_cli_drives_the_same_service(
     tmp_path: Path, a_service_name: str, test_labels: dict[str, str],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from jupyter_deploy.cli import main
+    from jupyter_deploy.cli.main import main
 
     # Given a service deployed from Python
     script = write_score_py(tmp_path, "'v1'")

@@ -26,7 +26,7 @@ import ports
 import pytest
 import requests
 
-from jupyter_deploy.engine import docker_client
+from jupyter_deploy.engine.client import docker_client
 
 pytestmark = pytest.mark.docker
 

@@ -18,10 +18,10 @@ import pytest
 from lab_helpers import SIDEBAR, LabServer, an_unused_port, open_sidebar, screenshot
 from registry_helpers import push_tiny_image, running_registry
 
-from jupyter_deploy import images
 from jupyter_deploy.config import get_config
-from jupyter_deploy.engine import docker_client
-from jupyter_deploy.local_registry import LocalRegistry
+from jupyter_deploy.engine import images
+from jupyter_deploy.engine.client import docker_client
+from jupyter_deploy.registry.local import LocalRegistry
 
 pytestmark = pytest.mark.docker
 

@@ -20,9 +20,9 @@ from lab_helpers import ARTIFACTS, SIDEBAR, SIDEBAR_TAB, LabServer, an_unused_po
 from registry_helpers import fill_registry
 
 from jupyter_deploy.config import get_config
-from jupyter_deploy.engine import docker_client
-from jupyter_deploy.local_registry import LocalRegistry
-from jupyter_deploy.registry import RegistryClient
+from jupyter_deploy.engine.client import docker_client
+from jupyter_deploy.registry.client import RegistryClient
+from jupyter_deploy.registry.local import LocalRegistry
 
 pytestmark = pytest.mark.docker
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_deploy import environment_io
 from jupyter_deploy.azureml.core import Workspace
 from jupyter_deploy.azureml.core.conda_dependencies import CondaDependencies
 from jupyter_deploy.azureml.core.environment import Environment
@@ -15,6 +14,7 @@ from jupyter_deploy.azureml.core.model import InferenceConfig, Model
 from jupyter_deploy.azureml.core.webservice import LocalWebservice
 from jupyter_deploy.config import get_config
 from jupyter_deploy.errors import ConfigurationError, EnvironmentSpecError
+from jupyter_deploy.spec import formats as environment_io
 
 SEED_JSON = Path(__file__).parent / "data" / "seed_inferenceconfig.json"
 

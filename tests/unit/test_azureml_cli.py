@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_deploy.cli import main
+from jupyter_deploy.cli.main import main
 from jupyter_deploy.config import get_config
 
 

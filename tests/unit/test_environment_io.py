@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_deploy import environment_io
-from jupyter_deploy.environment import Environment, RegistryCredentials
 from jupyter_deploy.errors import EnvironmentSpecError
+from jupyter_deploy.spec import formats as environment_io
+from jupyter_deploy.spec.environment import Environment, RegistryCredentials
 
 SEED_JSON = Path(__file__).parent / "data" / "seed_inferenceconfig.json"
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_deploy.conda import CondaDependencies, conda_only, python_pin, spec_name
-from jupyter_deploy.environment import Environment, RegistryCredentials
 from jupyter_deploy.errors import ConfigurationError, EnvironmentSpecError
-from jupyter_deploy.workspace import Workspace, find_config
+from jupyter_deploy.services.workspace import Workspace, find_config
+from jupyter_deploy.spec.conda import CondaDependencies, conda_only, python_pin, spec_name
+from jupyter_deploy.spec.environment import Environment, RegistryCredentials
 
 
 @pytest.mark.parametrize(("spec", "name"), [

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_deploy.environment import Environment, RegistryCredentials, unpinned
+from jupyter_deploy.build.context import render_dockerfile
+from jupyter_deploy.engine.images import split_tag
 from jupyter_deploy.errors import (
     DeployError,
     DockerUnavailableError,
@@ -15,9 +16,9 @@ from jupyter_deploy.errors import (
     EnvironmentSpecError,
     ScoringError,
 )
-from jupyter_deploy.images import split_tag
-from jupyter_deploy.packaging import PackageSpec, check_entry_script, render_dockerfile
 from jupyter_deploy.scoring.client import to_payload
+from jupyter_deploy.spec.environment import Environment, RegistryCredentials, unpinned
+from jupyter_deploy.spec.package import PackageSpec, check_entry_script
 
 SAMPLE = [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from jupyter_deploy import inventory
 from jupyter_deploy.errors import ConfigurationError
+from jupyter_deploy.services import inventory
 
 A_SERVICE = {
     "Id": "0123456789abcdef" * 4, "Names": ["/iris"], "Image": "jupyter-deploy/iris:abc",

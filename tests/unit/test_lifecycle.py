@@ -8,13 +8,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from jupyter_deploy.containers import parse_run_arguments
-from jupyter_deploy.environment import Environment, RegistryCredentials
+from jupyter_deploy.engine.containers import parse_run_arguments
 from jupyter_deploy.errors import ConfigurationError, ScoringError
-from jupyter_deploy.packaging import ModelFiles, PackageSpec
 from jupyter_deploy.scoring.client import ScoreResult
 from jupyter_deploy.scoring.parity import compare
-from jupyter_deploy.service_record import LABEL_SPEC, ServiceRecord
+from jupyter_deploy.spec.environment import Environment, RegistryCredentials
+from jupyter_deploy.spec.package import ModelFiles, PackageSpec
+from jupyter_deploy.spec.record import LABEL_SPEC, ServiceRecord
 
 
 def test_docker_arguments_become_run_options() -> None:

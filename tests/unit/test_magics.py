@@ -25,8 +25,8 @@ from test_magics_fakes import (
 
 import jupyter_deploy
 from jupyter_deploy.config import get_config
-from jupyter_deploy.environment import Environment
 from jupyter_deploy.errors import PortInUseError, ServiceNotFoundError
+from jupyter_deploy.spec.environment import Environment
 
 DATA = Path(__file__).parent / "data"
 
@@ -277,7 +277,7 @@ def test_ic_and_env_together_are_refused(
 
 
 def test_views_have_text_and_escaped_html() -> None:
-    from jupyter_deploy.display import TableView, as_table
+    from jupyter_deploy.notebook.display import TableView, as_table
 
     # Given a table with markup in a cell
     view = TableView("Services", ("name", "state"), [("<b>x</b>", "Healthy")])

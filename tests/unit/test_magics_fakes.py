@@ -1,8 +1,8 @@
 """Recording fakes of the core for the magics and widget tests (no engine needed).
 
-The magics and the panels call :mod:`jupyter_deploy.deployments`, :mod:`jupyter_deploy.images`
-and the registries' ``Catalog`` through module attributes, so these stand-ins are installed with
-``monkeypatch`` and record what the front ends asked for.
+The magics and the panels call :mod:`jupyter_deploy.services.deployment`,
+:mod:`jupyter_deploy.engine.images` and the registries' ``Catalog`` through module attributes, so
+these stand-ins are installed with ``monkeypatch`` and record what the front ends asked for.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import ExecutionResult, InteractiveShell
 
 import jupyter_deploy
-from jupyter_deploy import deployments
 from jupyter_deploy.errors import DeployError, ServiceNotFoundError
 from jupyter_deploy.scoring.client import ScoreResult
+from jupyter_deploy.services import deployment as deployments
 
 
 @dataclass

@@ -15,8 +15,9 @@ from test_magics_fakes import (
     value_of,
 )
 
-from jupyter_deploy import deployments, images
+from jupyter_deploy.engine import images
 from jupyter_deploy.errors import RegistryAuthError
+from jupyter_deploy.services import deployment as deployments
 
 # -- services ----------------------------------------------------------------------------------
 
@@ -113,7 +114,7 @@ def test_panel_needs_a_known_kind(
 def test_images_shows_the_registry_and_our_local_images(
     a_shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from jupyter_deploy import display
+    from jupyter_deploy.notebook import display
 
     monkeypatch.setattr(display, "Catalog", FakeCatalog)
     # When the workspace registry and local images are listed
@@ -130,7 +131,7 @@ def test_images_shows_the_registry_and_our_local_images(
 def test_package_only_builds_and_binds_the_image(
     a_shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from jupyter_deploy.images import BuiltImage
+    from jupyter_deploy.engine.images import BuiltImage
 
     built: list[Any] = []
 

@@ -12,16 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_deploy.environment import Environment, RegistryCredentials
-from jupyter_deploy.errors import DependencyError
-from jupyter_deploy.packaging import (
-    ModelFiles,
-    PackageSpec,
+from jupyter_deploy.build.context import (
     check_conda,
     pip_requirements,
     python_warnings,
     render_dockerfile,
 )
+from jupyter_deploy.errors import DependencyError
+from jupyter_deploy.spec.environment import Environment, RegistryCredentials
+from jupyter_deploy.spec.package import ModelFiles, PackageSpec
 
 GOLDEN = Path(__file__).parent / "golden"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from jupyter_deploy.progress import ProgressAggregator, TextProgress, text_progress
+from jupyter_deploy.engine.progress import ProgressAggregator, TextProgress, text_progress
 
 PULL = [
     {"status": "Pulling from models/iris", "id": "1"},

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from jupyter_deploy.environment import Environment, RegistryCredentials
+from jupyter_deploy.engine.images import consume_stream
+from jupyter_deploy.engine.refusals import engine_error
 from jupyter_deploy.errors import (
     ImageNotFoundError,
     PullError,
@@ -20,9 +21,8 @@ from jupyter_deploy.errors import (
     RegistryAuthError,
     RegistryUnreachableError,
 )
-from jupyter_deploy.images import consume_stream
-from jupyter_deploy.registry import engine_error
-from jupyter_deploy.registry_auth import from_docker_config, resolve_credentials
+from jupyter_deploy.registry.auth import from_docker_config, resolve_credentials
+from jupyter_deploy.spec.environment import Environment, RegistryCredentials
 
 SECRET = "s3cret-from-config"
 

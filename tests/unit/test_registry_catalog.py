@@ -10,9 +10,9 @@ import pytest
 import requests
 from test_registry_client import a_client
 
-from jupyter_deploy.catalog import Catalog
-from jupyter_deploy.environment import RegistryCredentials
-from jupyter_deploy.registry import DOCKER_MANIFEST, RegistryClient
+from jupyter_deploy.registry.catalog import Catalog
+from jupyter_deploy.registry.client import DOCKER_MANIFEST, RegistryClient
+from jupyter_deploy.spec.environment import RegistryCredentials
 
 CONFIG = {"created": "2026-01-01T00:00:00Z", "os": "linux", "architecture": "amd64",
           "config": {"Labels": {"k": "v"}}}

@@ -16,7 +16,6 @@ import pytest
 import requests
 from requests.adapters import BaseAdapter
 
-from jupyter_deploy.environment import RegistryCredentials
 from jupyter_deploy.errors import (
     CatalogUnavailableError,
     ImageReferenceError,
@@ -25,13 +24,14 @@ from jupyter_deploy.errors import (
     RegistryNotFoundError,
     RegistryUnreachableError,
 )
-from jupyter_deploy.registry import (
+from jupyter_deploy.registry.auth import Challenge
+from jupyter_deploy.registry.client import (
     DOCKER_MANIFEST,
     OCI_INDEX,
     ImageReference,
     RegistryClient,
 )
-from jupyter_deploy.registry_auth import Challenge
+from jupyter_deploy.spec.environment import RegistryCredentials
 
 Route = Callable[[requests.PreparedRequest], tuple[int, Mapping[str, str], Any]]
 SECRET = "hunter2-secret"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_deploy.errors import ConfigurationError
-from jupyter_deploy.local_registry import LocalRegistry, TokenAuth, write_htpasswd
+from jupyter_deploy.registry.local import LocalRegistry, TokenAuth, write_htpasswd
 
 
 def test_a_stale_pid_file_is_not_a_running_registry(tmp_path: Path) -> None:

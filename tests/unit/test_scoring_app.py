@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from jupyter_deploy.scoring import aml, entry, shims
-from jupyter_deploy.scoring.app import ScoringApp
-from jupyter_deploy.scoring.settings import Settings
+from jupyter_deploy.server import aml, entry, shims
+from jupyter_deploy.server.app import ScoringApp
+from jupyter_deploy.server.settings import Settings
 
 COMPAT = Path(__file__).parents[1] / "compat" / "scripts"
 SAMPLE = {"data": [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]]}

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from jupyter_deploy.scoring import entry
-from jupyter_deploy.scoring.app import ScoringApp
-from jupyter_deploy.scoring.connection import ScoringProtocol
-from jupyter_deploy.scoring.settings import Settings
+from jupyter_deploy.server import entry
+from jupyter_deploy.server.app import ScoringApp
+from jupyter_deploy.server.connection import ScoringProtocol
+from jupyter_deploy.server.settings import Settings
 
 
 class FakeLoop:

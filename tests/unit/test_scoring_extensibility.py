@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_deploy import extensibility
+from jupyter_deploy.build import extras as extensibility
 from jupyter_deploy.errors import ConfigurationError
-from jupyter_deploy.scoring import protocol
+from jupyter_deploy.server import protocol
 
 
 @pytest.fixture

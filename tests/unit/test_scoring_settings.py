@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_deploy.scoring import entry, extras, protocol
-from jupyter_deploy.scoring.settings import Settings, SettingsError
+from jupyter_deploy.server import entry, extras, protocol
+from jupyter_deploy.server.settings import Settings, SettingsError
 
 
 def test_settings_use_the_peers_variable_names() -> None:
@@ -78,7 +78,7 @@ def test_extra_lib_path_goes_first(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 def test_serve_refuses_a_missing_script_with_a_message(tmp_path: Path,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     # Given no score.py, When `jupyter-deploy serve` is asked to run it
-    from jupyter_deploy.cli import main
+    from jupyter_deploy.cli.main import main
 
     status = main(["serve", "--entry-script", str(tmp_path / "score.py"), "--port", "5290"])
     # Then it exits 1 with a sentence, not a traceback

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from test_scoring_app import call
 
-from jupyter_deploy.scoring import model_path, protocol, shims
-from jupyter_deploy.scoring.app import ScoringApp, to_json
+from jupyter_deploy.server import model_path, protocol, shims
+from jupyter_deploy.server.app import ScoringApp, to_json
 
 
 @pytest.fixture
@@ -78,8 +78,8 @@ def test_async_run_and_head(an_app_for_text: ScoringApp) -> None:
 
 @pytest.fixture
 def an_app_for_text(tmp_path: Path) -> ScoringApp:
-    from jupyter_deploy.scoring import entry
-    from jupyter_deploy.scoring.settings import Settings
+    from jupyter_deploy.server import entry
+    from jupyter_deploy.server.settings import Settings
 
     path = tmp_path / "score.py"
     path.write_text("import asyncio, json\ndef init(): pass\n"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_deploy import strip_debug
+from jupyter_deploy.build import strip_debug
 
 #: What each stripped package must still do once imported.
 USES = {

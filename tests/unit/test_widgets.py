@@ -16,10 +16,10 @@ import pandas as pd
 import pytest
 from test_magics_fakes import FakeCore, FakeService
 
-from jupyter_deploy import deployments
-from jupyter_deploy.environment import Environment
+from jupyter_deploy.engine.images import BuiltImage
 from jupyter_deploy.errors import PortInUseError
-from jupyter_deploy.images import BuiltImage
+from jupyter_deploy.services import deployment as deployments
+from jupyter_deploy.spec.environment import Environment
 from jupyter_deploy.widgets import DeployPanel, EnvironmentPanel, ScoringPanel, ServicesPanel
 
 

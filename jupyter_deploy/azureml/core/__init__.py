@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from .conda_dependencies import CondaDependencies
-from .container_registry import ContainerRegistry
-from .environment import Environment
-from .model import InferenceConfig, Model
-from .webservice import LocalWebservice, Webservice
-from .workspace import Workspace
+from jupyter_deploy.azureml.core.conda_dependencies import CondaDependencies
+from jupyter_deploy.azureml.core.container_registry import ContainerRegistry
+from jupyter_deploy.azureml.core.environment import Environment
+from jupyter_deploy.azureml.core.model import InferenceConfig, Model
+from jupyter_deploy.azureml.core.webservice import LocalWebservice, Webservice
+from jupyter_deploy.azureml.core.workspace import Workspace
 
 __all__ = [
     "CondaDependencies",

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from ...conda import CondaDependencies
+from jupyter_deploy.spec.conda import CondaDependencies
 
 __all__ = ["CondaDependencies"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...environment import RegistryCredentials
+from jupyter_deploy.spec.environment import RegistryCredentials
 
 
 class ContainerRegistry:

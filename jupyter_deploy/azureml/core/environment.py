@@ -10,12 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ... import environment_io
-from ...conda import CondaDependencies
-from ...environment import Environment as NativeEnvironment
-from ...errors import ConfigurationError
-from ...workspace import Workspace as NativeWorkspace
-from .container_registry import ContainerRegistry
+from jupyter_deploy.azureml.core.container_registry import ContainerRegistry
+from jupyter_deploy.errors import ConfigurationError
+from jupyter_deploy.services.workspace import Workspace as NativeWorkspace
+from jupyter_deploy.spec import formats as environment_io
+from jupyter_deploy.spec.conda import CondaDependencies
+from jupyter_deploy.spec.environment import Environment as NativeEnvironment
 
 ENV_FILE = "azureml_environment.json"
 CONDA_FILE = "conda_dependencies.yml"

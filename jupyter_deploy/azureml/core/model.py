@@ -1,8 +1,8 @@
 """``azureml.core.model``: ``Model`` (register, deploy, package), ``InferenceConfig``, packages.
 
 Each method converts its arguments into native specs and calls one core function:
-``Workspace.register_model``, :func:`jupyter_deploy.deployments.deploy`,
-:func:`jupyter_deploy.packages.package_image` / ``package_dockerfile``.
+``Workspace.register_model``, :func:`jupyter_deploy.services.deployment.deploy`,
+:func:`jupyter_deploy.services.packages.package_image` / ``package_dockerfile``.
 """
 
 from __future__ import annotations
@@ -13,19 +13,19 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ... import environment_io
-from ...base_images import resolve_base
-from ...conda import CondaDependencies
-from ...deployments import deploy
-from ...environment import Environment as NativeEnvironment
-from ...errors import ConfigurationError
-from ...packages import Package, package_dockerfile, package_image
-from ...packaging import PackageSpec
-from ...scoring.model_path import get_model_path
-from ...workspace import RegisteredModel
-from ...workspace import Workspace as NativeWorkspace
-from .container_registry import ContainerRegistry
-from .environment import Environment
+from jupyter_deploy.azureml.core.container_registry import ContainerRegistry
+from jupyter_deploy.azureml.core.environment import Environment
+from jupyter_deploy.engine.base_images import resolve_base
+from jupyter_deploy.errors import ConfigurationError
+from jupyter_deploy.server.model_path import get_model_path
+from jupyter_deploy.services.deployment import deploy
+from jupyter_deploy.services.packages import Package, package_dockerfile, package_image
+from jupyter_deploy.services.workspace import RegisteredModel
+from jupyter_deploy.services.workspace import Workspace as NativeWorkspace
+from jupyter_deploy.spec import formats as environment_io
+from jupyter_deploy.spec.conda import CondaDependencies
+from jupyter_deploy.spec.environment import Environment as NativeEnvironment
+from jupyter_deploy.spec.package import PackageSpec
 
 
 class InferenceConfig:
@@ -175,7 +175,7 @@ class Model:
             ConfigurationError: no inference configuration, or a non-local target.
             DeployError: any step's own error (build, port, ``init()``…).
         """
-        from ..core.webservice import LocalWebservice
+        from jupyter_deploy.azureml.core.webservice import LocalWebservice
 
         if inference_config is None or deployment_target is not None:
             raise ConfigurationError(

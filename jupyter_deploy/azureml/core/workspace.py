@@ -1,8 +1,9 @@
 """``azureml.core.workspace``: the local workspace under the SDK's constructors.
 
 ``Workspace.from_config()``, ``Workspace.get(name)`` and ``Workspace(subscription_id,
-resource_group, workspace_name)`` all give a local :class:`jupyter_deploy.workspace.Workspace`;
-the cloud identifiers are accepted and ignored.
+resource_group, workspace_name)`` all give a local
+:class:`jupyter_deploy.services.workspace.Workspace`; the cloud identifiers are accepted and
+ignored.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ...config import data_dir
-from ...workspace import Workspace as NativeWorkspace
+from jupyter_deploy.config import data_dir
+from jupyter_deploy.services.workspace import Workspace as NativeWorkspace
 
 
 class Workspace(NativeWorkspace):
@@ -39,13 +40,13 @@ class Workspace(NativeWorkspace):
     @property
     def models(self) -> dict[str, Any]:
         """Registered models by name (the latest versions)."""
-        from .model import Model
+        from jupyter_deploy.azureml.core.model import Model
 
         return {m.name: m for m in Model.list(self)}
 
     @property
     def environments(self) -> dict[str, Any]:
         """Registered environments by name."""
-        from .environment import Environment
+        from jupyter_deploy.azureml.core.environment import Environment
 
         return Environment.list(self)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from .local import LocalWebservice, LocalWebserviceDeploymentConfiguration
-from .webservice import Webservice
+from jupyter_deploy.azureml.core.webservice.local import (
+    LocalWebservice,
+    LocalWebserviceDeploymentConfiguration,
+)
+from jupyter_deploy.azureml.core.webservice.webservice import Webservice
 
 __all__ = ["LocalWebservice", "LocalWebserviceDeploymentConfiguration", "Webservice"]

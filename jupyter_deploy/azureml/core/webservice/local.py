@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .webservice import Webservice
+from jupyter_deploy.azureml.core.webservice.webservice import Webservice
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """``azureml.core.webservice.webservice``: a handle on a running service, found by name.
 
-All behaviour is the native :class:`~jupyter_deploy.deployments.Deployment`'s; this class only
-renames it (``state``, ``run``, ``get_logs``, ``delete``…) the way SDK code expects.
+All behaviour is the native :class:`~jupyter_deploy.services.deployment.Deployment`'s; this class
+only renames it (``state``, ``run``, ``get_logs``, ``delete``…) the way SDK code expects.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from ....deployments import Deployment, DeploymentCollection
-from ....workspace import Workspace as NativeWorkspace
+from jupyter_deploy.services.deployment import Deployment, DeploymentCollection
+from jupyter_deploy.services.workspace import Workspace as NativeWorkspace
 
 
 class Webservice:

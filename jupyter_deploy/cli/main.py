@@ -1,0 +1,103 @@
+"""``jupyter-deploy`` (also ``jupyter deploy``): the command line over the same core calls.
+
+Each sub-command parses its arguments and calls one core function; every ``DeployError`` becomes
+a one-paragraph message on stderr and exit status 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from jupyter_deploy import __version__
+from jupyter_deploy.cli import (
+    registry as registry_cli,
+)
+from jupyter_deploy.cli import (
+    services as services_cli,
+)
+from jupyter_deploy.cli import (
+    workspace as workspace_cli,
+)
+from jupyter_deploy.errors import ConfigurationError, DeployError, PortInUseError
+from jupyter_deploy.services.deployment import deploy
+from jupyter_deploy.services.provision import provision
+from jupyter_deploy.spec.environment import Environment
+
+
+def _cmd_setup(args: argparse.Namespace) -> None:
+    provision()
+
+
+def _cmd_deploy(args: argparse.Namespace) -> None:
+    if args.ic:
+        workspace_cli.deploy_from_files(args)
+        return
+    if not args.entry_script:
+        raise ConfigurationError("deploy needs --entry-script score.py or --ic config.json")
+    env = Environment(name=args.name, pip=args.pip or ())
+    service = deploy(args.name, args.entry_script, models=args.model or (), environment=env,
+                     port=args.port, log=print)
+    print(service.scoring_uri)
+
+
+def _cmd_serve(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from jupyter_deploy.server.server import serve_entry_script
+    from jupyter_deploy.spec.package import check_entry_script
+
+    check_entry_script(Path(args.entry_script))
+    try:
+        serve_entry_script(args.entry_script, model_dir=args.model_dir, port=args.port,
+                           workers=args.workers, host=args.host)
+    except OSError as e:
+        raise PortInUseError(
+            f"cannot listen on {args.host}:{args.port} ({e.strerror}): pass another --port."
+        ) from e
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every sub-command."""
+    parser = argparse.ArgumentParser(prog="jupyter-deploy", description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version", version=__version__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("setup", help="start (or install) the engine, registry and base image"
+                   ).set_defaults(func=_cmd_setup)
+    p = sub.add_parser("deploy", help="package and launch a model as a local web service")
+    p.add_argument("name")
+    p.add_argument("--entry-script")
+    p.add_argument("--model", action="append", help="model file or folder (repeatable)")
+    p.add_argument("--pip", action="append", help="pip requirement (repeatable)")
+    p.add_argument("--port", type=int)
+    workspace_cli.add_deploy_options(p)
+    p.set_defaults(func=_cmd_deploy)
+    p = sub.add_parser("serve", help="run score.py on this host with the in-image scoring server")
+    p.add_argument("--entry-script", "--entry_script", required=True)
+    p.add_argument("--model-dir", "--model_dir", help="folder given to init() as AZUREML_MODEL_DIR")
+    p.add_argument("--port", type=int, default=5001)
+    p.add_argument("--workers", "--worker_count", type=int, default=1)
+    p.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    p.set_defaults(func=_cmd_serve)
+    services_cli.add_parsers(sub)
+    registry_cli.add_parsers(sub)
+    workspace_cli.add_parsers(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except DeployError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

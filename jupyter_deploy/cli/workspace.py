@@ -1,0 +1,185 @@
+"""The seeds' CLI flow: register a model, build a base image, package, deploy from JSON files.
+
+``jupyter-deploy model register``, ``image build``, ``package``, ``workspace registry`` and
+``deploy NAME --ic inferenceconfig.json --dc deploymentconfig.json -m name:version`` mirror
+``az ml model register``, ``az acr build``, ``az ml model package``, ``az ml workspace show
+--query containerRegistry`` and ``az ml model deploy``. Each handler parses, calls one core
+function and prints one result; passwords come from stdin or the environment, never argv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from jupyter_deploy.engine.base_images import build_base
+from jupyter_deploy.errors import ConfigurationError
+from jupyter_deploy.services.deployment import deploy
+from jupyter_deploy.services.packages import package_dockerfile, package_image
+from jupyter_deploy.services.workspace import Workspace
+from jupyter_deploy.spec.environment import RegistryCredentials
+from jupyter_deploy.spec.formats import load_inference_config
+from jupyter_deploy.spec.package import ModelFiles, PackageSpec
+
+PASSWORD_VARIABLE = "JUPYTER_DEPLOY_REGISTRY_PASSWORD"
+
+
+def add_parsers(sub: Any) -> None:
+    """Add ``model``, ``image``, ``package`` and ``workspace`` to the CLI's sub-commands."""
+    model = sub.add_parser("model", help="registered models of the workspace")
+    actions = model.add_subparsers(dest="action", required=True)
+    p = actions.add_parser("register", help="register a model file or folder as name:version")
+    p.add_argument("-n", "--name", required=True)
+    p.add_argument("-p", "--path", required=True, help="model file or folder")
+    p.add_argument("--description")
+    _workspace_option(p)
+    p.set_defaults(func=_cmd_model_register)
+    p = actions.add_parser("list", help="the latest version of each registered model")
+    _workspace_option(p)
+    p.set_defaults(func=_cmd_model_list)
+
+    image = sub.add_parser("image", help="custom base images")
+    actions = image.add_subparsers(dest="action", required=True)
+    p = actions.add_parser("build", help="build an image from a Dockerfile and push it")
+    p.add_argument("context", nargs="?", default=".")
+    p.add_argument("-f", "--file", default="Dockerfile")
+    p.add_argument("--image", required=True, help="repository[:tag] (':latest' by default)")
+    p.add_argument("--registry", help="registry address (default: the workspace registry)")
+    p.add_argument("-u", "--username", help=f"registry user; password from ${PASSWORD_VARIABLE} "
+                   "or --password-stdin")
+    p.add_argument("--password-stdin", action="store_true")
+    p.add_argument("--no-push", action="store_true", help="build only")
+    _workspace_option(p)
+    p.set_defaults(func=_cmd_image_build)
+
+    p = sub.add_parser("package", help="package a registered model: an image, or --output DIR")
+    p.add_argument("-m", "--model", action="append", required=True, help="name:version")
+    p.add_argument("--ic", "--inference-config", dest="ic", required=True)
+    p.add_argument("--output", help="write the build context (Dockerfile …) here instead")
+    _workspace_option(p)
+    p.set_defaults(func=_cmd_package)
+
+    ws = sub.add_parser("workspace", help="the local workspace")
+    actions = ws.add_subparsers(dest="action", required=True)
+    p = actions.add_parser("registry", help="print the workspace's container registry")
+    _workspace_option(p)
+    p.set_defaults(func=_cmd_workspace_registry)
+    p = actions.add_parser("show", help="print the workspace's details as JSON")
+    _workspace_option(p)
+    p.set_defaults(func=_cmd_workspace_show)
+
+
+def add_deploy_options(parser: argparse.ArgumentParser) -> None:
+    """The seeds' ``--ic``/``--dc``/``-m`` options on ``deploy``."""
+    parser.add_argument("--ic", "--inference-config", dest="ic",
+                        help="inference-configuration JSON (entryScript + environment)")
+    parser.add_argument("--dc", "--deploy-config", dest="dc",
+                        help="deployment-configuration JSON (e.g. {\"port\": 8890})")
+    parser.add_argument("-m", dest="registered", action="append", help="name:version")
+    _workspace_option(parser)
+
+
+def deploy_from_files(args: argparse.Namespace) -> None:
+    """``deploy NAME --ic … --dc … -m name:version``: build and start; print the scoring URI."""
+    workspace = _workspace(args)
+    spec = _spec(args.name, args.ic, args.registered or [], workspace)
+    service = deploy(args.name, spec.entry_script, spec.models, spec.environment,
+                     port=args.port or _port(args.dc), source_dir=spec.source_dir,
+                     labels=_labels(args), log=print)
+    print(f"{service.name}: {service.state} at {service.scoring_uri}")
+
+
+def _workspace_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-w", "--workspace", help="workspace folder or config.json "
+                        "(default: config.json here or above, else the default workspace)")
+    parser.add_argument("--label", action="append", default=[], metavar="KEY=VALUE",
+                        help="engine label for what this command creates (repeatable)")
+
+
+def _labels(args: argparse.Namespace) -> dict[str, str]:
+    pairs = [item.partition("=") for item in getattr(args, "label", [])]
+    bad = [key for key, sep, _ in pairs if not sep or not key]
+    if bad:
+        raise ConfigurationError(f"--label takes KEY=VALUE, got {bad[0]!r}")
+    return {key: value for key, _, value in pairs}
+
+
+def _workspace(args: argparse.Namespace) -> Workspace:
+    path = Path(args.workspace) if getattr(args, "workspace", None) else None
+    if path is None or path.is_file() or (path / "config.json").is_file():
+        return Workspace.from_config(path)
+    return Workspace(path)
+
+
+def _spec(name: str, ic: str, models: list[str], workspace: Workspace) -> PackageSpec:
+    inference = load_inference_config(ic)
+    base = Path(ic).resolve().parent
+    folder = base / inference.source_directory if inference.source_directory else None
+    script = (folder or base) / inference.entry_script
+    files = tuple(_model(workspace, m) for m in models)
+    return PackageSpec(name, script, inference.environment, files, folder)
+
+
+def _model(workspace: Workspace, ref: str) -> ModelFiles:
+    name, _, version = ref.partition(":")
+    if version and not version.isdigit():
+        raise ConfigurationError(f"{ref!r} is not name:version (e.g. mymodel:1)")
+    return workspace.get_model(name, int(version) if version else None).files()
+
+
+def _port(dc: str | None) -> int | None:
+    if not dc:
+        return None
+    try:
+        config = json.loads(Path(dc).read_text())
+    except (OSError, ValueError) as e:
+        raise ConfigurationError(f"cannot read the deployment config {dc}: {e}") from e
+    port = config.get("port")
+    if port is not None and not isinstance(port, int):
+        raise ConfigurationError(f"{dc}: port must be a number, got {port!r}")
+    return port
+
+
+def _cmd_model_register(args: argparse.Namespace) -> None:
+    model = _workspace(args).register_model(args.path, args.name, description=args.description)
+    print(model.id)
+
+
+def _cmd_model_list(args: argparse.Namespace) -> None:
+    for model in _workspace(args).list_models():
+        print(f"{model.id}\t{model.description or ''}")
+
+
+def _cmd_image_build(args: argparse.Namespace) -> None:
+    workspace = _workspace(args)
+    registry = args.registry or workspace.ensure_registry(print)
+    password = (sys.stdin.readline().rstrip("\n") if args.password_stdin
+                else os.environ.get(PASSWORD_VARIABLE))
+    credentials = RegistryCredentials(registry, args.username, password)
+    image = args.image if ":" in args.image.rsplit("/", 1)[-1] else f"{args.image}:latest"
+    dockerfile = Path(args.context) / args.file
+    build_base(dockerfile, f"{registry}/{image}", context=args.context, registry=credentials,
+               push=not args.no_push, log=print, labels=_labels(args))
+
+
+def _cmd_package(args: argparse.Namespace) -> None:
+    workspace = _workspace(args)
+    spec = _spec("package", args.ic, args.model, workspace)
+    registry = workspace.ensure_registry(print)
+    if args.output:
+        package = package_dockerfile(spec, registry, Path(args.output), print, _labels(args))
+        print(f"Saved to {args.output}; its base image is in {package.registry.address}")
+    else:
+        print(package_image(spec, registry, print, _labels(args)).location)
+
+
+def _cmd_workspace_registry(args: argparse.Namespace) -> None:
+    print(_workspace(args).registry)
+
+
+def _cmd_workspace_show(args: argparse.Namespace) -> None:
+    print(json.dumps(_workspace(args).get_details(), indent=2))

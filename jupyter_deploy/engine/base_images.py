@@ -1,0 +1,146 @@
+"""Custom base images: build one from a user's Dockerfile, publish it to a registry, use it.
+
+Users pre-install slow software once in a base image (the seeds' miniconda sample) and reuse it
+for every deployment. Building streams the log and ends with one summary line with the elapsed
+time, as ``az acr build`` does. An environment that gives a ``base_dockerfile`` instead of a
+``base_image`` gets its base built here first, tagged by the hash of the Dockerfile, so a second
+deployment reuses it. Registry credentials are passed to the engine in memory only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker.errors
+
+from jupyter_deploy.engine import images
+from jupyter_deploy.engine.client import docker_client, translate_docker_errors
+from jupyter_deploy.errors import ConfigurationError
+from jupyter_deploy.spec.environment import Environment, RegistryCredentials
+
+Log = Callable[[str], None]
+BASE_REPOSITORY = "jupyter-deploy/base"
+
+
+@dataclass(frozen=True)
+class BaseImage:
+    """A built (and maybe pushed) base image."""
+
+    ref: str
+    id: str
+    seconds: float
+    log: str
+    pushed: bool = False
+
+    @property
+    def summary(self) -> str:
+        """``Run ID: <id> was successful after 0m12s`` (the seeds' wording)."""
+        minutes, seconds = divmod(round(self.seconds), 60)
+        short = self.id.removeprefix("sha256:")[:12]
+        return f"Run ID: {short} was successful after {minutes}m{seconds:02d}s ({self.ref})"
+
+
+def build_base(
+    dockerfile: str | Path, tag: str, context: str | Path | None = None,
+    registry: RegistryCredentials | None = None, push: bool = False, log: Log = print,
+    labels: Mapping[str, str] | None = None,
+) -> BaseImage:
+    """Build ``dockerfile`` (a path or its text) as ``tag`` and optionally push it.
+
+    Args:
+        dockerfile: A Dockerfile path, or Dockerfile text.
+        tag: The image name; when ``push``, it should start with the registry's address.
+        context: The build context folder (default: the Dockerfile's folder, or an empty one).
+        registry: Credentials for the push (and the ``FROM`` pull), kept in memory.
+        push: Push the image after building it.
+        log: Receives each build line, then the summary.
+        labels: Labels for the image.
+
+    Raises:
+        BuildError: a step failed (the log's tail is in the message).
+        RegistryAuthError, RegistryError, PushError: the push failed.
+    """
+    text, folder = _dockerfile_and_context(dockerfile, context)
+    with tempfile.TemporaryDirectory(prefix="jd-base-") as tmp:
+        root = Path(tmp) / "context"
+        if folder:
+            shutil.copytree(folder, root, ignore=shutil.ignore_patterns(".git"))
+        root.mkdir(exist_ok=True)
+        (root / "Dockerfile").write_text(text)
+        built = images.build(str(root), tag, log=log, labels=labels)
+    result = BaseImage(tag, built.id, built.seconds, built.log)
+    if push:
+        auth = registry.auth_config() if registry else None
+        log(images.push(tag, auth_config=auth))
+        result = BaseImage(tag, built.id, built.seconds, built.log, pushed=True)
+    log(result.summary)
+    return result
+
+
+def resolve_base(
+    env: Environment, log: Log = print, labels: Mapping[str, str] | None = None
+) -> Environment:
+    """``env`` with a ``base_image`` to build on: its ``base_dockerfile`` built when it has one.
+
+    Raises:
+        BuildError: the base Dockerfile does not build.
+    """
+    if not env.base_dockerfile or (env.base_image and images.exists(env.base_image)):
+        return env
+    digest = hashlib.sha256(env.base_dockerfile.encode()).hexdigest()[:16]
+    tag = f"{BASE_REPOSITORY}:{digest}"
+    if not images.exists(tag):
+        log(f"Building the base image {tag} from the environment's base_dockerfile …")
+        build_base(env.base_dockerfile, tag, log=log, labels=labels)
+    return env.with_changes(base_image=tag)
+
+
+def publish(ref: str, registry: str, labels: Mapping[str, str] | None = None) -> str:
+    """Tag the local image ``ref`` into ``registry`` (same path) and push it; return the new ref.
+
+    An image already named in ``registry`` is returned as is.
+
+    Raises:
+        ImageNotFoundError: no local image ``ref``.
+        RegistryError, PushError: the push failed.
+    """
+    if ref.startswith(f"{registry}/"):
+        return ref
+    repository, tag = images.split_tag(ref)
+    target = f"{registry}/{repository}:{tag}"
+    with translate_docker_errors(f"tagging {ref} as {target}"):
+        docker_client().images.get(ref).tag(f"{registry}/{repository}", tag)
+    images.push(target)
+    return target
+
+
+def _dockerfile_and_context(
+    dockerfile: str | Path, context: str | Path | None
+) -> tuple[str, Path | None]:
+    if isinstance(dockerfile, Path) or "\n" not in str(dockerfile):
+        path = Path(dockerfile)
+        if not path.is_file():
+            raise ConfigurationError(f"Dockerfile {path} does not exist: check the path.")
+        return path.read_text(), Path(context) if context else path.parent
+    return str(dockerfile), Path(context) if context else None
+
+
+def has_conda(env: Environment) -> bool:
+    """Whether the environment's base image has conda (its Dockerfile or its ``Env`` says so).
+
+    Only asked when the environment lists conda-only packages; the answer is passed to the build
+    layer, which never talks to the engine itself.
+    """
+    if env.base_dockerfile and "conda" in env.base_dockerfile.lower():
+        return True
+    with translate_docker_errors(f"inspecting {env.base_image}"):
+        try:
+            config = docker_client().images.get(env.base_image).attrs.get("Config") or {}
+        except docker.errors.ImageNotFound:
+            return False
+    return any("conda" in v.lower() for v in config.get("Env") or [])

@@ -1,0 +1,124 @@
+"""The one door to the Docker engine: a connected client, and docker-py errors turned into ours.
+
+Connection follows docker-py's ``from_env()`` (``DOCKER_HOST``, ``DOCKER_TLS_VERIFY``, …), so Docker
+Desktop, a remote engine or the locally provisioned ``dockerd`` all work the same. Every other
+module calls :func:`docker_client` and wraps engine calls in :func:`translate_docker_errors`, so
+no ``docker.errors.*`` ever reaches a user.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+
+import docker
+import docker.errors
+import requests.exceptions
+
+from jupyter_deploy.errors import (
+    ConfigurationError,
+    DeployError,
+    DockerUnavailableError,
+    ImageNotFoundError,
+    ServiceNotFoundError,
+)
+
+#: What to tell a user whose engine does not answer.
+HOW_TO_START = (
+    "Start one with `jupyter-deploy setup` (installs and starts dockerd when run as root on "
+    "Debian/Ubuntu), or start Docker Desktop, or point DOCKER_HOST at a running engine."
+)
+
+_client: docker.DockerClient | None = None
+
+
+def docker_client(timeout: int = 120) -> docker.DockerClient:
+    """A docker-py client that has answered a ping.
+
+    Raises:
+        DockerUnavailableError: no engine answers at the configured address.
+    """
+    global _client
+    if _client is not None:
+        try:
+            _client.ping()
+            return _client
+        except Exception:
+            _client = None
+    try:
+        client = docker.from_env(timeout=timeout)
+        client.ping()
+    except Exception as e:
+        raise DockerUnavailableError(
+            f"No Docker engine is reachable at {engine_address()} ({_cause(e)}). {HOW_TO_START}"
+        ) from e
+    _client = client
+    return client
+
+
+def reset_client() -> None:
+    """Forget the cached client (after the engine restarted, or in tests)."""
+    global _client
+    _client = None
+
+
+def engine_reachable() -> bool:
+    """Whether an engine answers, without raising."""
+    try:
+        docker_client()
+    except DockerUnavailableError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def translate_docker_errors(what: str) -> Iterator[None]:
+    """Run engine calls, turning docker-py and connection errors into :class:`DeployError`.
+
+    ``what`` names the action for the message ("starting container 'x'").
+    """
+    try:
+        yield
+    except DeployError:
+        raise
+    except docker.errors.ImageNotFound as e:
+        raise ImageNotFoundError(f"{what}: image not found ({_explain(e)})") from e
+    except docker.errors.NotFound as e:
+        raise ServiceNotFoundError(f"{what}: not found ({_explain(e)})") from e
+    except docker.errors.APIError as e:
+        if e.status_code is not None and 400 <= e.status_code < 500:
+            raise ConfigurationError(f"{what}: {_explain(e)}") from e
+        raise DeployError(f"{what}: the engine answered {_explain(e)}") from e
+    except (requests.exceptions.ConnectionError, docker.errors.DockerException) as e:
+        reset_client()
+        raise DockerUnavailableError(
+            f"{what}: lost the Docker engine ({_short(e)}). {HOW_TO_START}"
+        ) from e
+
+
+def engine_address() -> str:
+    """Where docker-py looks for the engine (``DOCKER_HOST`` or the default socket)."""
+    return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+
+
+def _cause(e: BaseException) -> str:
+    """The root cause in a few words, not docker-py's nested exception text."""
+    text = str(e)
+    for needle, words in (("FileNotFoundError", "no socket there"),
+                          ("ConnectionRefused", "connection refused"),
+                          ("PermissionError", "permission denied: add your user to the "
+                                              "'docker' group or use sudo"),
+                          ("timed out", "timed out")):
+        if needle in text:
+            return words
+    return _short(e)
+
+
+def _explain(e: docker.errors.APIError) -> str:
+    return str(e.explanation or e)
+
+
+def _short(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return text[0][:200] if text else type(e).__name__

@@ -1,0 +1,331 @@
+"""Containers in the engine: run a scoring image on a loopback port, wait for it, read its logs.
+
+Ports are published on 127.0.0.1 by default, and a taken port is reported with who holds it
+*before* the engine is asked. Readiness is an HTTP health poll with backoff that ends the moment
+the server answers or the container exits — never a fixed sleep, and never "ready" on a timeout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import shutil
+import socket
+import subprocess
+import tarfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import docker.errors
+import docker.types
+import requests
+from docker.models.containers import Container
+
+from jupyter_deploy.config import CONTAINER_PORT, LABEL_MANAGED, get_config
+from jupyter_deploy.engine.client import docker_client, translate_docker_errors
+from jupyter_deploy.errors import (
+    ConfigurationError,
+    ContainerError,
+    ContainerNotReadyError,
+    PortInUseError,
+)
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to start a scoring container."""
+
+    name: str
+    port: int | None = None
+    host: str = ""
+    env: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+    shm_size: str | None = None
+    mem_limit: str | None = None
+    cpus: float | None = None
+    gpus: str | None = None
+    cap_add: tuple[str, ...] = ()
+    user: str | None = None
+    volumes: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    @property
+    def interface(self) -> str:
+        """The host interface ports are published on (loopback unless configured)."""
+        return self.host or get_config().host_interface
+
+
+def run(image: str, options: RunOptions) -> Container:
+    """Start ``image`` detached, with 5001 published on ``options.interface:port``.
+
+    Raises:
+        PortInUseError: the port is taken (the message names the holder).
+        ContainerError, ImageNotFoundError, DockerUnavailableError: from the engine.
+    """
+    port = options.port or free_port(options.interface)
+    if options.port:
+        check_port_free(options.interface, port)
+    kwargs = {
+        "name": options.name, "detach": True,
+        "ports": {f"{CONTAINER_PORT}/tcp": (options.interface, port)},
+        "labels": {LABEL_MANAGED: "true", **options.labels},
+        "environment": dict(options.env), "shm_size": options.shm_size,
+        "mem_limit": options.mem_limit, "volumes": {k: dict(v) for k, v in options.volumes.items()},
+        "nano_cpus": int(options.cpus * 1e9) if options.cpus else None,
+        "cap_add": list(options.cap_add) or None, "user": options.user,
+        "device_requests": gpu_requests(options.gpus),
+    }
+    with translate_docker_errors(f"starting container {options.name!r}"):
+        try:
+            return docker_client().containers.run(image, **kwargs)
+        except docker.errors.APIError as e:
+            if "port is already allocated" in str(e) or "address already in use" in str(e):
+                _remove_quietly(options.name)
+                raise PortInUseError(_port_message(options.interface, port)) from e
+            raise
+
+
+def gpu_requests(gpus: str | None) -> list[docker.types.DeviceRequest] | None:
+    """Device requests for ``--gpus all|N``, after checking the engine has a GPU runtime.
+
+    Raises:
+        ConfigurationError: GPUs were asked for and the engine has none.
+    """
+    if not gpus:
+        return None
+    with translate_docker_errors("reading the engine's runtimes"):
+        runtimes = docker_client().info().get("Runtimes") or {}
+    if "nvidia" not in runtimes:
+        raise ConfigurationError(
+            f"GPUs were requested (gpus={gpus!r}) but this Docker engine has no GPU runtime: "
+            "install the NVIDIA Container Toolkit on a machine with a GPU, or drop the request."
+        )
+    count = -1 if gpus == "all" else int(gpus)
+    return [docker.types.DeviceRequest(count=count, capabilities=[["gpu"]])]
+
+
+#: ``docker run`` flags accepted in ``Environment.docker_arguments``, and the option each sets.
+_RUN_FLAGS = {"--cpus": "cpus", "--memory": "mem_limit", "-m": "mem_limit",
+              "--shm-size": "shm_size", "--gpus": "gpus", "--user": "user", "-u": "user",
+              "--env": "env", "-e": "env", "--cap-add": "cap_add"}
+
+
+def parse_run_arguments(arguments: Sequence[str]) -> dict[str, Any]:
+    """Turn the seeds' ``docker.arguments`` into :class:`RunOptions` fields (never dropped).
+
+    Raises:
+        ConfigurationError: an argument is not one we can honour (the supported ones are named).
+    """
+    options: dict[str, Any] = {}
+    items = list(arguments)
+    while items:
+        flag, _, value = items.pop(0).partition("=")
+        if flag not in _RUN_FLAGS:
+            raise ConfigurationError(
+                f"docker argument {flag!r} is not supported; use one of "
+                f"{', '.join(sorted(_RUN_FLAGS))}"
+            )
+        if not value:
+            if not items:
+                raise ConfigurationError(f"docker argument {flag} needs a value")
+            value = items.pop(0)
+        _set_run_option(options, _RUN_FLAGS[flag], value)
+    return options
+
+
+def _set_run_option(options: dict[str, Any], key: str, value: str) -> None:
+    if key == "env":
+        name, sep, val = value.partition("=")
+        if not sep:
+            raise ConfigurationError(f"-e {value}: write it as NAME=VALUE")
+        options.setdefault("env", {})[name] = val
+    elif key == "cap_add":
+        options["cap_add"] = (*options.get("cap_add", ()), value)
+    elif key == "cpus":
+        try:
+            options["cpus"] = float(value)
+        except ValueError as e:
+            raise ConfigurationError(f"--cpus {value}: not a number") from e
+    else:
+        options[key] = value
+
+
+def published_port(container: Container) -> int:
+    """The host port that 5001 is published on (as configured: stopped containers keep it)."""
+    container.reload()
+    configured = container.attrs["HostConfig"].get("PortBindings") or {}
+    bindings = configured.get(f"{CONTAINER_PORT}/tcp") or []
+    if not bindings or not bindings[0].get("HostPort"):
+        raise ContainerError(f"container {container.name} publishes no port", logs=tail(container))
+    return int(bindings[0]["HostPort"])
+
+
+def wait_until_ready(
+    container: Container, url: str, timeout: float | None = None, log: Log | None = None,
+    skip_lines: int = 0,
+) -> None:
+    """Poll ``url`` until it answers 200, streaming new log lines (after ``skip_lines``) to ``log``.
+
+    Raises:
+        ContainerError: the container exited first (its log tail and exit code attached).
+        ContainerNotReadyError: still not answering after ``timeout`` seconds.
+    """
+    timeout = timeout or get_config().ready_timeout
+    deadline, delay, shown = time.monotonic() + timeout, 0.05, skip_lines
+    while True:
+        with translate_docker_errors(f"watching container {container.name!r}"):
+            container.reload()
+            shown = _stream_new_lines(container, shown, log)
+        if container.status in ("exited", "dead"):
+            code = container.attrs["State"].get("ExitCode")
+            logs = tail(container)
+            raise ContainerError(
+                f"container {container.name!r} exited with code {code} before answering. "
+                f"The end of its log:\n{logs}", logs=logs, exit_status=code,
+            )
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(url, timeout=1.0).status_code == 200:
+                return
+        if time.monotonic() > deadline:
+            raise ContainerNotReadyError(
+                f"container {container.name!r} did not answer at {url} within {timeout:.0f} s; it "
+                "is still running: read its logs, or raise DeployConfig.ready_timeout.",
+                logs=tail(container),
+            )
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.5)
+
+
+def _stream_new_lines(container: Container, shown: int, log: Log | None) -> int:
+    if log is None:
+        return shown
+    lines = container.logs().decode("utf-8", errors="replace").splitlines()
+    for line in lines[shown:]:
+        log(line)
+    return len(lines)
+
+
+def state_of(container: Container, url: str) -> str:
+    """A service state from the engine's view of ``container`` plus a probe of ``url``.
+
+    Exits by signal or with 0 are "Stopped" (someone stopped it); any other exit, or an
+    out-of-memory kill, is "Failed". A running server that does not answer is "Transitioning"
+    while it may still be starting, "Unhealthy" after the readiness timeout.
+    """
+    state = container.attrs["State"]
+    status = state.get("Status")
+    if status in ("created", "restarting"):
+        return "Transitioning"
+    if status in ("exited", "dead"):
+        graceful = state.get("ExitCode") in (0, 137, 143) and not state.get("OOMKilled")
+        return "Stopped" if graceful else "Failed"
+    if status == "paused" or not url:
+        return "Unhealthy"
+    if _answers(url):
+        return "Healthy"
+    return "Transitioning" if _started_recently(state) else "Unhealthy"
+
+
+def _answers(url: str) -> bool:
+    try:
+        return bool(requests.get(url, timeout=1.0).status_code == 200)
+    except requests.RequestException:
+        return False
+
+
+def _started_recently(state: Mapping[str, Any]) -> bool:
+    started = str(state.get("StartedAt", ""))[:26].rstrip("Z")
+    try:
+        at = datetime.fromisoformat(started).replace(tzinfo=timezone.utc)
+    except ValueError:
+        return False
+    return (datetime.now(timezone.utc) - at).total_seconds() < get_config().ready_timeout
+
+
+#: Seconds a stopped container gets between SIGTERM and SIGKILL (the server's graceful
+#: shutdown finishes the answers in flight well within it).
+STOP_TIMEOUT = 5
+
+
+def stop(ref: str, what: str, timeout: int = STOP_TIMEOUT) -> None:
+    """Stop a container gracefully (``docker stop``): the one way a container is stopped,
+    whether from the Python API, the magics or the sidebar. ``what`` names it in errors."""
+    with translate_docker_errors(f"stopping {what}"):
+        docker_client().api.stop(ref, timeout=timeout)
+
+
+def remove(ref: str, what: str) -> None:
+    """Remove a container, stopping it first if it runs (``docker rm -f``)."""
+    with translate_docker_errors(f"removing {what}"):
+        docker_client().api.remove_container(ref, force=True)
+
+
+def tail(container: Container, lines: int | None = None) -> str:
+    """The last ``lines`` lines of the container's log (stdout and stderr)."""
+    count = lines or get_config().log_tail
+    with translate_docker_errors(f"reading logs of {container.name!r}"):
+        return container.logs(tail=count).decode("utf-8", errors="replace").rstrip()
+
+
+def free_port(interface: str = "127.0.0.1") -> int:
+    """A port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind((interface, 0))
+        return int(s.getsockname()[1])
+
+
+def check_port_free(interface: str, port: int) -> None:
+    """Raise :class:`PortInUseError` naming the holder when ``port`` is taken."""
+    with socket.socket() as s:
+        try:
+            s.bind((interface, port))
+        except OSError as e:
+            raise PortInUseError(_port_message(interface, port)) from e
+
+
+def _port_message(interface: str, port: int) -> str:
+    holder = _port_holder(port)
+    return (
+        f"port {port} on {interface} is taken by {holder}: pass another port (or none to get a "
+        "free one), or stop what holds it."
+    )
+
+
+def _port_holder(port: int) -> str:
+    with contextlib.suppress(Exception):
+        for c in docker_client().containers.list(filters={"publish": str(port)}):
+            return f"container {c.name!r}"
+    if shutil.which("ss"):
+        out = subprocess.run(["ss", "-ltnpH", f"sport = :{port}"], capture_output=True,
+                             text=True, check=False).stdout
+        match = re.search(r'users:\(\("([^"]+)",pid=(\d+)', out)
+        if match:
+            return f"process {match.group(1)!r} (pid {match.group(2)})"
+    return "another program"
+
+
+def _remove_quietly(name: str) -> None:
+    with contextlib.suppress(Exception):
+        docker_client().containers.get(name).remove(force=True)
+
+
+def copy_into(container: Container, folder: str, files: Mapping[str, Path]) -> None:
+    """Write host ``files`` (archive name → path) into ``folder`` of a container, running or not."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for arcname, path in sorted(files.items()):
+            archive.add(str(path), arcname=arcname, recursive=False)
+    with translate_docker_errors(f"copying files into {container.name!r}"):
+        container.put_archive(folder, buffer.getvalue())
+
+
+def log_line_count(container: Container) -> int:
+    """How many lines the container has logged so far (to stream only newer ones)."""
+    with translate_docker_errors(f"reading logs of {container.name!r}"):
+        return len(container.logs().splitlines())

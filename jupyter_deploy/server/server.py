@@ -1,0 +1,256 @@
+"""The scoring server that runs inside every image (and on the host, for the inner loop).
+
+``python -m jd_scoring.server`` reads the peer's environment variables, applies the package
+extensibility variables, imports the user's ``score.py``, calls ``init()`` once per worker and
+serves ``/score`` with uvicorn (uvloop event loop, :mod:`connection`'s httptools protocol). A
+script that fails to import or whose ``init()`` raises ends the process with status 3, the model
+folder's listing and then the traceback as the last lines of the log, so the deploy side can
+show the user why. The package imports nothing from jupyter_deploy: the build copies this
+folder whole.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import gc
+import importlib.util
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+try:
+    from . import entry, extras, protocol, shims
+    from .app import ScoringApp
+    from .connection import ScoringProtocol
+    from .settings import Settings, SettingsError
+except ImportError:  # pragma: no cover - run as a plain script
+    import entry  # type: ignore[no-redef]
+    import extras  # type: ignore[no-redef]
+    import protocol  # type: ignore[no-redef]
+    import shims  # type: ignore[no-redef]
+    from app import ScoringApp  # type: ignore[no-redef]
+    from connection import ScoringProtocol  # type: ignore[no-redef]
+    from settings import Settings, SettingsError  # type: ignore[no-redef]
+
+log = logging.getLogger("jd_scoring")
+
+
+def load(settings: Settings) -> entry.UserScript:
+    """Import the entry script and call its ``init()``; exit with status 3 if either fails."""
+    script = entry.UserScript(settings.entry_path)
+    try:
+        script.load()
+    except BaseException as e:
+        _fail(f"Failed to load the entry script {settings.entry_path}: {e!r}", settings)
+    log.info("Loaded %s; run() gets %s", settings.entry_path, _MODES[script.mode])
+    try:
+        script.init()
+    except BaseException:
+        _fail("The entry script's init() raised an exception.", settings, listing=True)
+    # Everything init() loaded (the model, numpy, pandas …) lives as long as the worker: take it
+    # out of the collector's sight, so full collections stop pausing requests for tens of ms.
+    gc.collect()
+    gc.freeze()
+    log.info("init() completed; worker %d ready", os.getpid())
+    return script
+
+
+_MODES = {"raw": "the raw request (@rawhttp)",
+          "object": "JSON arguments by name (@input_schema)",
+          "string": "the request body as a string"}
+
+
+def _fail(summary: str, settings: Settings, listing: bool = False) -> NoReturn:
+    details = traceback.format_exc().rstrip()
+    log.error(summary)
+    if listing and settings.model_dir and os.path.exists(settings.model_dir):
+        log.info("Model folder %s holds:", settings.model_dir)
+        for line in entry.folder_listing(settings.model_dir):
+            log.info("%s", line)
+    log.error("%s", details)
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(protocol.EXIT_INIT_FAILED)
+
+
+def configure_logging(level: str) -> None:
+    """One format for the server, uvicorn and the user's own log calls."""
+    logging.basicConfig(level=getattr(logging, level, logging.INFO), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+
+
+def prepare(settings: Settings) -> ScoringApp:
+    """Everything a worker does before serving: extras, Azure import paths, ``score.py``."""
+    try:
+        extras.apply()
+    except extras.ExtrasError:
+        _fail("Could not apply the package extensibility settings.", settings)
+    shims.install()
+    source = extras.source_dir(os.environ)
+    for folder in (settings.app_root, source, os.path.dirname(settings.entry_path)):
+        if folder and folder not in sys.path:
+            sys.path.append(folder)
+    return ScoringApp(load(settings), settings)
+
+
+def serve(settings: Settings) -> None:
+    """Serve until SIGTERM/SIGINT: in this process, or in ``workers`` forked processes."""
+    import uvicorn
+
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted sockets only when the
+    # protocol says TCP, and without it headers and body wait on delayed ACKs (40 ms each).
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((settings.host, settings.port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    log.info("Scoring server listening on %s:%d with %d worker(s), %s event loop", settings.host,
+             settings.port, settings.workers,
+             "uvloop" if importlib.util.find_spec("uvloop") else "asyncio")
+    if settings.workers == 1:
+        _serve_one(uvicorn, settings, sock)
+        return
+    Supervisor(lambda: _fork_worker(uvicorn, settings, sock), settings.workers).run()
+
+
+def _serve_one(uvicorn: Any, settings: Settings, sock: socket.socket) -> None:
+    # loop="auto" is uvloop wherever it is installed (every image; the host on Linux/macOS);
+    # connections are ScoringProtocol's (httptools parsing, one write per answer).
+    config = uvicorn.Config(prepare(settings), http=ScoringProtocol, loop="auto",
+                            proxy_headers=False, server_header=False,
+                            lifespan="off", access_log=False, log_config=None,
+                            log_level=settings.log_level.lower(), timeout_keep_alive=30)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _fork_worker(uvicorn: Any, settings: Settings, sock: socket.socket) -> int:
+    pid = os.fork()
+    if pid == 0:
+        # The supervisor's handlers must not run here (uvicorn installs the worker's own).
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        code = 1
+        try:
+            _serve_one(uvicorn, settings, sock)
+            code = 0
+        except BaseException:
+            log.exception("Worker %d failed", os.getpid())
+        finally:
+            os._exit(code)
+    return pid
+
+
+class Supervisor:
+    """Keeps ``count`` forked workers running, as gunicorn's arbiter does for the peer.
+
+    A worker that dies (killed by the kernel for memory, a crash in a native library) is
+    replaced, and its ``init()`` runs again in the new one; a worker whose ``init()`` fails ends
+    the server with status 3, and so does a crash loop (more than :data:`RESTART_LIMIT` deaths
+    within :data:`RESTART_WINDOW` seconds). SIGTERM/SIGINT stop every worker, then the server.
+    """
+
+    RESTART_LIMIT = 5
+    RESTART_WINDOW = 60.0
+
+    def __init__(self, spawn: Callable[[], int], count: int) -> None:
+        self.spawn = spawn
+        self.count = count
+        self.pids: set[int] = set()
+        self.stopping = False
+        self.deaths: list[float] = []
+
+    def run(self) -> None:
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+        for _ in range(self.count):
+            self._start()
+        status = 0
+        while self.pids:
+            pid, raw = os.wait()
+            self.pids.discard(pid)
+            code = os.waitstatus_to_exitcode(raw)
+            if self.stopping:
+                continue
+            if code == protocol.EXIT_INIT_FAILED:
+                status = protocol.EXIT_INIT_FAILED
+                self.stop()
+                continue
+            log.error("Worker %d %s; starting a new one", pid, _death(code))
+            if self._crash_loop():
+                log.error("Workers died %d times within %.0f s: stopping the server",
+                          len(self.deaths), self.RESTART_WINDOW)
+                status = protocol.EXIT_INIT_FAILED
+                self.stop()
+                continue
+            self._start()
+        if status:
+            sys.exit(status)
+
+    def _start(self) -> None:
+        self.pids.add(self.spawn())
+        if self.stopping:  # a signal came while forking: the new worker stops too
+            self.stop()
+
+    def stop(self, signum: int = signal.SIGTERM, _: Any = None) -> None:
+        self.stopping = True
+        for pid in self.pids:
+            _signal(pid, signal.SIGTERM)
+
+    def _crash_loop(self) -> bool:
+        now = time.monotonic()
+        self.deaths = [t for t in self.deaths if now - t < self.RESTART_WINDOW] + [now]
+        return len(self.deaths) > self.RESTART_LIMIT
+
+
+def _death(code: int) -> str:
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"was killed by {signal.Signals(-code).name}"
+    return f"exited with status {code}"
+
+
+def _signal(pid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signum)
+
+
+def serve_entry_script(entry_script: str, model_dir: str | None = None, port: int = 5001,
+                       workers: int = 1, host: str = "127.0.0.1") -> None:
+    """Serve ``entry_script`` on this host, as ``azmlinfsrv --entry_script …`` does.
+
+    The script's folder becomes the app root, and ``AZUREML_MODEL_DIR`` is set for ``init()``.
+    """
+    path = os.path.abspath(entry_script)
+    os.environ[protocol.ENV_ENTRY_SCRIPT] = path
+    os.environ.setdefault(protocol.ENV_APP_ROOT, os.path.dirname(path))
+    if model_dir:
+        os.environ[protocol.ENV_MODEL_DIR] = os.path.abspath(model_dir)
+    settings = Settings.from_env()
+    configure_logging(settings.log_level)
+    serve(dataclasses.replace(settings, host=host, port=port, workers=workers))
+
+
+def main(env: dict[str, str] | None = None) -> None:
+    """Read the settings from the environment, load the script and serve (the image's CMD)."""
+    try:
+        settings = Settings.from_env(env)
+    except SettingsError as e:
+        configure_logging("INFO")
+        log.error("Bad setting: %s", e)
+        sys.exit(protocol.EXIT_INIT_FAILED)
+    configure_logging(settings.log_level)
+    serve(settings)
+
+
+if __name__ == "__main__":
+    main()

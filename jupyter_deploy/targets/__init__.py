@@ -1,0 +1,2 @@
+"""Where a deployment runs: one small interface and its implementations (the local engine).
+"""
