@@ -1,7 +1,8 @@
 """Settings shared by every front end, and the folders the project keeps state in.
 
 One traitlets ``Configurable`` (``DeployConfig``) so that ``%config DeployConfig.…`` in a
-notebook and ``c.DeployConfig.…`` in a Jupyter server config set the same values. The core reads
+notebook and ``c.DeployConfig.…`` in a Jupyter server config (the sidebar's settings included)
+set the same values. The core reads
 settings only through :func:`get_config`, never from IPython or Tornado.
 """
 
@@ -11,11 +12,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from traitlets import Float, Int, Unicode
+from traitlets import Float, Int, List, Unicode
 from traitlets.config import Configurable
-
-#: The in-container port every scoring server listens on (the seeds' convention).
-CONTAINER_PORT = 5001
 
 #: Label namespace for everything this project creates in the engine.
 LABEL_PREFIX = "jupyter_deploy"
@@ -45,6 +43,15 @@ class DeployConfig(Configurable):
     ).tag(config=True)
     scoring_timeout = Float(60.0, help="Seconds one scoring request may take.").tag(config=True)
     log_tail = Int(40, help="Lines of container log attached to errors.").tag(config=True)
+    sidebar_registries = List(
+        Unicode(),
+        default_value=[],
+        help="host:port of each registry the JupyterLab sidebar lists; empty means the workspace "
+        "registry (registry_address). Logins come from `docker login`, never from this file.",
+    ).tag(config=True)
+    listing_cache_seconds = Float(
+        5.0, help="Seconds the sidebar reuses a registry or image listing before asking again."
+    ).tag(config=True)
 
 
 _config: DeployConfig | None = None

@@ -9,21 +9,19 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from jupyter_deploy import __version__
-from jupyter_deploy.cli import (
-    registry as registry_cli,
-)
-from jupyter_deploy.cli import (
-    services as services_cli,
-)
-from jupyter_deploy.cli import (
-    workspace as workspace_cli,
-)
+from jupyter_deploy._version import __version__
+from jupyter_deploy.cli import registry as registry_cli
+from jupyter_deploy.cli import services as services_cli
+from jupyter_deploy.cli import workspace as workspace_cli
 from jupyter_deploy.errors import ConfigurationError, DeployError, PortInUseError
+from jupyter_deploy.server import protocol
 from jupyter_deploy.services.deployment import deploy
+from jupyter_deploy.services.options import deploy_config_port, resolve_package
 from jupyter_deploy.services.provision import provision
-from jupyter_deploy.spec.environment import Environment
+from jupyter_deploy.spec.formats import load
+from jupyter_deploy.spec.options import DeployOptions, add_deploy_options
 
 
 def _cmd_setup(args: argparse.Namespace) -> None:
@@ -31,20 +29,18 @@ def _cmd_setup(args: argparse.Namespace) -> None:
 
 
 def _cmd_deploy(args: argparse.Namespace) -> None:
-    if args.ic:
-        workspace_cli.deploy_from_files(args)
-        return
-    if not args.entry_script:
+    options = DeployOptions.from_namespace(args)
+    if not (options.entry_script or options.inference_config or Path("score.py").is_file()):
         raise ConfigurationError("deploy needs --entry-script score.py or --ic config.json")
-    env = Environment(name=args.name, pip=args.pip or ())
-    service = deploy(args.name, args.entry_script, models=args.model or (), environment=env,
-                     port=args.port, log=print)
-    print(service.scoring_uri)
+    env = load(options.environment) if options.environment else None
+    spec = resolve_package(args.name, options, env, workspace_cli.workspace_of(args))
+    service = deploy(args.name, spec.entry_script, spec.models, spec.environment,
+                     port=options.port or deploy_config_port(options.deploy_config),
+                     source_dir=spec.source_dir, labels=options.label_dict, log=print)
+    print(f"{service.name}: {service.state} at {service.scoring_uri}")
 
 
 def _cmd_serve(args: argparse.Namespace) -> None:
-    from pathlib import Path
-
     from jupyter_deploy.server.server import serve_entry_script
     from jupyter_deploy.spec.package import check_entry_script
 
@@ -67,16 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
                    ).set_defaults(func=_cmd_setup)
     p = sub.add_parser("deploy", help="package and launch a model as a local web service")
     p.add_argument("name")
-    p.add_argument("--entry-script")
-    p.add_argument("--model", action="append", help="model file or folder (repeatable)")
-    p.add_argument("--pip", action="append", help="pip requirement (repeatable)")
-    p.add_argument("--port", type=int)
-    workspace_cli.add_deploy_options(p)
+    add_deploy_options(p)  # the options %deploy shares, from their one definition
+    workspace_cli.add_workspace_option(p)
     p.set_defaults(func=_cmd_deploy)
     p = sub.add_parser("serve", help="run score.py on this host with the in-image scoring server")
     p.add_argument("--entry-script", "--entry_script", required=True)
     p.add_argument("--model-dir", "--model_dir", help="folder given to init() as AZUREML_MODEL_DIR")
-    p.add_argument("--port", type=int, default=5001)
+    p.add_argument("--port", type=int, default=protocol.DEFAULT_PORT)
     p.add_argument("--workers", "--worker_count", type=int, default=1)
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on")
     p.set_defaults(func=_cmd_serve)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,13 +19,13 @@ from jupyter_deploy.config import get_config
 from jupyter_deploy.engine import images
 from jupyter_deploy.engine.progress import text_progress
 from jupyter_deploy.errors import ConfigurationError
+from jupyter_deploy.registry.auth import (
+    login_from_environment,
+)
 from jupyter_deploy.registry.catalog import Catalog
-from jupyter_deploy.registry.client import ImageReference
 from jupyter_deploy.registry.local import LocalRegistry, write_htpasswd
 from jupyter_deploy.spec.environment import RegistryCredentials
-
-USERNAME_VARIABLE = "JUPYTER_DEPLOY_REGISTRY_USERNAME"
-PASSWORD_VARIABLE = "JUPYTER_DEPLOY_REGISTRY_PASSWORD"
+from jupyter_deploy.spec.reference import ImageReference
 
 
 def add_parsers(sub: Any) -> None:
@@ -68,12 +67,13 @@ def login_from(args: argparse.Namespace, address: str) -> RegistryCredentials | 
     Raises:
         ConfigurationError: ``--password-stdin`` without ``--username``.
     """
-    username = args.username or os.environ.get(USERNAME_VARIABLE)
+    env_username, env_password = login_from_environment()
+    username = args.username or env_username
     if args.password_stdin:
         if not username:
             raise ConfigurationError("--password-stdin needs --username")
         return RegistryCredentials(address, username, sys.stdin.readline().rstrip("\r\n"))
-    password = os.environ.get(PASSWORD_VARIABLE)
+    password = env_password
     if username and password:
         return RegistryCredentials(address, username, password)
     return None

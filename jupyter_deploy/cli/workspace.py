@@ -11,21 +11,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from jupyter_deploy.engine.base_images import build_base
 from jupyter_deploy.errors import ConfigurationError
-from jupyter_deploy.services.deployment import deploy
+from jupyter_deploy.registry.auth import PASSWORD_VARIABLE, login_from_environment
+from jupyter_deploy.services.options import resolve_package
 from jupyter_deploy.services.packages import package_dockerfile, package_image
 from jupyter_deploy.services.workspace import Workspace
 from jupyter_deploy.spec.environment import RegistryCredentials
-from jupyter_deploy.spec.formats import load_inference_config
-from jupyter_deploy.spec.package import ModelFiles, PackageSpec
-
-PASSWORD_VARIABLE = "JUPYTER_DEPLOY_REGISTRY_PASSWORD"
+from jupyter_deploy.spec.options import DeployOptions
 
 
 def add_parsers(sub: Any) -> None:
@@ -73,29 +70,14 @@ def add_parsers(sub: Any) -> None:
     p.set_defaults(func=_cmd_workspace_show)
 
 
-def add_deploy_options(parser: argparse.ArgumentParser) -> None:
-    """The seeds' ``--ic``/``--dc``/``-m`` options on ``deploy``."""
-    parser.add_argument("--ic", "--inference-config", dest="ic",
-                        help="inference-configuration JSON (entryScript + environment)")
-    parser.add_argument("--dc", "--deploy-config", dest="dc",
-                        help="deployment-configuration JSON (e.g. {\"port\": 8890})")
-    parser.add_argument("-m", dest="registered", action="append", help="name:version")
-    _workspace_option(parser)
-
-
-def deploy_from_files(args: argparse.Namespace) -> None:
-    """``deploy NAME --ic … --dc … -m name:version``: build and start; print the scoring URI."""
-    workspace = _workspace(args)
-    spec = _spec(args.name, args.ic, args.registered or [], workspace)
-    service = deploy(args.name, spec.entry_script, spec.models, spec.environment,
-                     port=args.port or _port(args.dc), source_dir=spec.source_dir,
-                     labels=_labels(args), log=print)
-    print(f"{service.name}: {service.state} at {service.scoring_uri}")
+def add_workspace_option(parser: argparse.ArgumentParser) -> None:
+    """``-w/--workspace``: which workspace's models and registry a command uses."""
+    parser.add_argument("-w", "--workspace", help="workspace folder or config.json "
+                        "(default: config.json here or above, else the default workspace)")
 
 
 def _workspace_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-w", "--workspace", help="workspace folder or config.json "
-                        "(default: config.json here or above, else the default workspace)")
+    add_workspace_option(parser)
     parser.add_argument("--label", action="append", default=[], metavar="KEY=VALUE",
                         help="engine label for what this command creates (repeatable)")
 
@@ -108,57 +90,29 @@ def _labels(args: argparse.Namespace) -> dict[str, str]:
     return {key: value for key, _, value in pairs}
 
 
-def _workspace(args: argparse.Namespace) -> Workspace:
+def workspace_of(args: argparse.Namespace) -> Workspace:
+    """The workspace ``-w`` names, else ``config.json`` here or above, else the default one."""
     path = Path(args.workspace) if getattr(args, "workspace", None) else None
     if path is None or path.is_file() or (path / "config.json").is_file():
         return Workspace.from_config(path)
     return Workspace(path)
 
 
-def _spec(name: str, ic: str, models: list[str], workspace: Workspace) -> PackageSpec:
-    inference = load_inference_config(ic)
-    base = Path(ic).resolve().parent
-    folder = base / inference.source_directory if inference.source_directory else None
-    script = (folder or base) / inference.entry_script
-    files = tuple(_model(workspace, m) for m in models)
-    return PackageSpec(name, script, inference.environment, files, folder)
-
-
-def _model(workspace: Workspace, ref: str) -> ModelFiles:
-    name, _, version = ref.partition(":")
-    if version and not version.isdigit():
-        raise ConfigurationError(f"{ref!r} is not name:version (e.g. mymodel:1)")
-    return workspace.get_model(name, int(version) if version else None).files()
-
-
-def _port(dc: str | None) -> int | None:
-    if not dc:
-        return None
-    try:
-        config = json.loads(Path(dc).read_text())
-    except (OSError, ValueError) as e:
-        raise ConfigurationError(f"cannot read the deployment config {dc}: {e}") from e
-    port = config.get("port")
-    if port is not None and not isinstance(port, int):
-        raise ConfigurationError(f"{dc}: port must be a number, got {port!r}")
-    return port
-
-
 def _cmd_model_register(args: argparse.Namespace) -> None:
-    model = _workspace(args).register_model(args.path, args.name, description=args.description)
+    model = workspace_of(args).register_model(args.path, args.name, description=args.description)
     print(model.id)
 
 
 def _cmd_model_list(args: argparse.Namespace) -> None:
-    for model in _workspace(args).list_models():
+    for model in workspace_of(args).list_models():
         print(f"{model.id}\t{model.description or ''}")
 
 
 def _cmd_image_build(args: argparse.Namespace) -> None:
-    workspace = _workspace(args)
+    workspace = workspace_of(args)
     registry = args.registry or workspace.ensure_registry(print)
     password = (sys.stdin.readline().rstrip("\n") if args.password_stdin
-                else os.environ.get(PASSWORD_VARIABLE))
+                else login_from_environment()[1])
     credentials = RegistryCredentials(registry, args.username, password)
     image = args.image if ":" in args.image.rsplit("/", 1)[-1] else f"{args.image}:latest"
     dockerfile = Path(args.context) / args.file
@@ -167,8 +121,9 @@ def _cmd_image_build(args: argparse.Namespace) -> None:
 
 
 def _cmd_package(args: argparse.Namespace) -> None:
-    workspace = _workspace(args)
-    spec = _spec("package", args.ic, args.model, workspace)
+    workspace = workspace_of(args)
+    options = DeployOptions(models=tuple(args.model), inference_config=args.ic)
+    spec = resolve_package("package", options, workspace=workspace)
     registry = workspace.ensure_registry(print)
     if args.output:
         package = package_dockerfile(spec, registry, Path(args.output), print, _labels(args))
@@ -178,8 +133,8 @@ def _cmd_package(args: argparse.Namespace) -> None:
 
 
 def _cmd_workspace_registry(args: argparse.Namespace) -> None:
-    print(_workspace(args).registry)
+    print(workspace_of(args).registry)
 
 
 def _cmd_workspace_show(args: argparse.Namespace) -> None:
-    print(json.dumps(_workspace(args).get_details(), indent=2))
+    print(json.dumps(workspace_of(args).get_details(), indent=2))

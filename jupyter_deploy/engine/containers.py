@@ -26,7 +26,7 @@ import docker.types
 import requests
 from docker.models.containers import Container
 
-from jupyter_deploy.config import CONTAINER_PORT, LABEL_MANAGED, get_config
+from jupyter_deploy.config import LABEL_MANAGED, get_config
 from jupyter_deploy.engine.client import docker_client, translate_docker_errors
 from jupyter_deploy.errors import (
     ConfigurationError,
@@ -34,6 +34,7 @@ from jupyter_deploy.errors import (
     ContainerNotReadyError,
     PortInUseError,
 )
+from jupyter_deploy.server.protocol import DEFAULT_PORT as CONTAINER_PORT
 
 Log = Callable[[str], None]
 
@@ -253,24 +254,52 @@ def _started_recently(state: Mapping[str, Any]) -> bool:
 STOP_TIMEOUT = 5
 
 
-def stop(ref: str, what: str, timeout: int = STOP_TIMEOUT) -> None:
-    """Stop a container gracefully (``docker stop``): the one way a container is stopped,
-    whether from the Python API, the magics or the sidebar. ``what`` names it in errors."""
-    with translate_docker_errors(f"stopping {what}"):
+# -- the container verbs: the one way a container is stopped, started, restarted, killed,
+# -- removed or read, whether from a Deployment, the CLI, the magics or the sidebar. ``ref`` is
+# -- an id or a name; ``what`` names the container in errors ("service 'iris'").
+
+
+def stop(ref: str, what: str = "", timeout: int = STOP_TIMEOUT) -> None:
+    """Stop a container gracefully (``docker stop``)."""
+    with translate_docker_errors(f"stopping {what or repr(ref)}"):
         docker_client().api.stop(ref, timeout=timeout)
 
 
-def remove(ref: str, what: str) -> None:
+def start(ref: str, what: str = "") -> None:
+    """Start a stopped container (``docker start``); its ports stay as configured."""
+    with translate_docker_errors(f"starting {what or repr(ref)}"):
+        docker_client().api.start(ref)
+
+
+def restart(ref: str, what: str = "", timeout: int = STOP_TIMEOUT) -> None:
+    """Restart a container, or start it if it is stopped (``docker restart``)."""
+    with translate_docker_errors(f"restarting {what or repr(ref)}"):
+        docker_client().api.restart(ref, timeout=timeout)
+
+
+def kill(ref: str, what: str = "") -> None:
+    """Kill a container at once (``docker kill``)."""
+    with translate_docker_errors(f"killing {what or repr(ref)}"):
+        docker_client().api.kill(ref)
+
+
+def remove(ref: str, what: str = "") -> None:
     """Remove a container, stopping it first if it runs (``docker rm -f``)."""
-    with translate_docker_errors(f"removing {what}"):
+    with translate_docker_errors(f"removing {what or repr(ref)}"):
         docker_client().api.remove_container(ref, force=True)
 
 
+def logs(ref: str, lines: int | None = None, what: str = "") -> str:
+    """The last ``lines`` lines (default ``DeployConfig.log_tail``) of stdout and stderr."""
+    count = max(1, min(int(lines or get_config().log_tail), 10_000))
+    with translate_docker_errors(f"reading the log of {what or repr(ref)}"):
+        raw = docker_client().api.logs(ref, tail=count, timestamps=False)
+    return bytes(raw).decode("utf-8", errors="replace").rstrip()
+
+
 def tail(container: Container, lines: int | None = None) -> str:
-    """The last ``lines`` lines of the container's log (stdout and stderr)."""
-    count = lines or get_config().log_tail
-    with translate_docker_errors(f"reading logs of {container.name!r}"):
-        return container.logs(tail=count).decode("utf-8", errors="replace").rstrip()
+    """The last ``lines`` lines of ``container``'s log (for errors about it)."""
+    return logs(container.id or container.name or "", lines, f"container {container.name!r}")
 
 
 def free_port(interface: str = "127.0.0.1") -> int:

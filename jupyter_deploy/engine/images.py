@@ -19,7 +19,7 @@ import docker.errors
 from jupyter_deploy.engine.client import docker_client, translate_docker_errors
 from jupyter_deploy.engine.refusals import engine_error
 from jupyter_deploy.errors import BuildError
-from jupyter_deploy.registry.client import ImageReference
+from jupyter_deploy.spec.reference import ImageReference
 
 Log = Callable[[str], None]
 Event = Callable[[Mapping[str, Any]], None]

@@ -27,7 +27,6 @@ from IPython.core.magic import (
 )
 from traitlets import Bool
 
-from jupyter_deploy.build import context as packaging
 from jupyter_deploy.config import get_config
 from jupyter_deploy.errors import ConfigurationError, DeployError
 from jupyter_deploy.magics.pulling import credentials_for, pull_with_progress
@@ -44,7 +43,6 @@ from jupyter_deploy.notebook.commands import (
     PullCommand,
     ScoreCommand,
     ServiceCommand,
-    python_name,
 )
 from jupyter_deploy.notebook.display import (
     EnvironmentView,
@@ -55,10 +53,14 @@ from jupyter_deploy.notebook.display import (
     images_view,
     services_view,
 )
+from jupyter_deploy.notebook.session import NotebookSession
+from jupyter_deploy.services import building
 from jupyter_deploy.services import deployment as deployments
+from jupyter_deploy.services.options import deploy_config_port, resolve_package
 from jupyter_deploy.services.workspace import Workspace
 from jupyter_deploy.spec import formats as environment_io
 from jupyter_deploy.spec.environment import Environment, RegistryCredentials
+from jupyter_deploy.spec.package import PackageSpec
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -97,14 +99,18 @@ class DeployMagics(Magics):
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
-        self.environments: dict[str, Environment] = {}
+        assert self.shell is not None, "DeployMagics needs a shell"
+        self.session = NotebookSession(self.shell.user_ns)
 
     @property
     def user_ns(self) -> dict[str, Any]:
         """The notebook's namespace (where results are bound)."""
-        assert self.shell is not None, "DeployMagics needs a shell"
-        namespace: dict[str, Any] = self.shell.user_ns
-        return namespace
+        return self.session.namespace
+
+    @property
+    def environments(self) -> dict[str, Environment]:
+        """The environments defined in this notebook (shared with the panels)."""
+        return self.session.environments
 
     # -- environments --------------------------------------------------------------------------
 
@@ -133,8 +139,7 @@ class DeployMagics(Magics):
             environment_io.save(env, command.save)
         if command.register:
             env = Workspace.from_config().register_environment(env)
-        self.environments[env.name] = env
-        self.user_ns[python_name(env.name)] = env
+        self.session.save_environment(env)
         return EnvironmentView(env)
 
     def _show_environments(self, name: str | None) -> Any:
@@ -252,32 +257,25 @@ class DeployMagics(Magics):
 
         return log, lambda ok: tracker.finish(ok)
 
-    def _package_spec(self, command: DeployCommand) -> packaging.PackageSpec:
-        """What ``%deploy`` packages: from ``--ic`` (the seeds' JSON) or the separate options."""
-        models = tuple(packaging.ModelFiles.of(m) for m in command.models)
-        entry, env, folder = command.entry, None, command.source_dir
-        if command.inference_config:
-            config = environment_io.load_inference_config(command.inference_config)
-            entry, env = entry or config.entry_script, config.environment
-            folder = folder or config.source_directory
-        source = Path(folder) if folder else None
-        script = Path(entry or "score.py")
-        if source is not None and (source / script).is_file():
-            script = source / script
-        return packaging.PackageSpec(command.name, script, env or self.environment(command.env),
-                                     models, source)
+    def _package_spec(self, command: DeployCommand) -> PackageSpec:
+        """What ``%deploy`` packages, resolved like the CLI's (``--env`` may name a session one)."""
+        options = command.options
+        env = self.environment(options.environment) if options.environment else None
+        return resolve_package(command.name, options, env)
 
-    def _deploy(self, command: DeployCommand, spec: packaging.PackageSpec,
+    def _deploy(self, command: DeployCommand, spec: PackageSpec,
                 log: Callable[[str], None]) -> tuple[Any, str]:
+        labels = command.options.label_dict
         if command.output:
-            context = packaging.write_build_context(spec, Path(command.output), log)
+            context = building.write_context(spec, Path(command.output), log)
             return context, f"Wrote a Dockerfile folder to {context.path}: `docker build` it."
         if command.package_only:
-            built = deployments.build_package(spec, log, dict(command.labels))
+            built = building.build_package(spec, log, labels)
             return built, f"Built image {built.tag}."
+        port = command.options.port or deploy_config_port(command.options.deploy_config)
         service = deployments.deploy(
-            spec.name, spec.entry_script, spec.models, spec.environment, port=command.port,
-            source_dir=spec.source_dir, labels=dict(command.labels), log=log)
+            spec.name, spec.entry_script, spec.models, spec.environment, port=port,
+            source_dir=spec.source_dir, labels=labels, log=log)
         return service, f"Service {service.name!r} answers at {service.scoring_uri}."
 
     @line_cell_magic
@@ -338,10 +336,7 @@ class DeployMagics(Magics):
         """
         command = ServiceCommand.parse(line, "deploy_reload")
         service = deployments.DeploymentCollection().get(command.name)
-        reload = getattr(service, "reload", None)
-        if reload is None:
-            raise ConfigurationError("reload is not available in this version: use %deploy again.")
-        reload(entry_script=command.entry, source_dir=command.source_dir)
+        service.reload(entry_script=command.entry, source_dir=command.source_dir)
         return Message(f"Service {command.name!r} reloaded: {service.scoring_uri}.")
 
     @line_magic
@@ -351,7 +346,7 @@ class DeployMagics(Magics):
         from jupyter_deploy.widgets.panels import make_panel
 
         command = PanelCommand.parse(line)
-        return make_panel(command.kind, command.name, self)
+        return make_panel(command.kind, command.name, self.session)
 
 
 def _registered_environment(name: str) -> Environment | None:

@@ -9,19 +9,16 @@ ipywidgets bar in a Jupyter kernel (``jupyter_deploy.widgets.progress``) and as 
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from jupyter_deploy.engine import images
 from jupyter_deploy.engine.progress import ProgressAggregator, text_progress
-from jupyter_deploy.registry.auth import resolve_credentials
-from jupyter_deploy.registry.client import ImageReference
+from jupyter_deploy.registry.auth import login_from_environment, resolve_credentials
 from jupyter_deploy.spec.environment import Environment, RegistryCredentials
+from jupyter_deploy.spec.reference import ImageReference
 
-ENV_USERNAME = "JUPYTER_DEPLOY_REGISTRY_USERNAME"
-ENV_PASSWORD = "JUPYTER_DEPLOY_REGISTRY_PASSWORD"
 #: Registry Docker assumes when a reference names none.
 DEFAULT_REGISTRY = "docker.io"
 
@@ -47,7 +44,7 @@ def credentials_for(
     address = registry_of(image)
     if given is not None and given.has_login:
         return RegistryCredentials(address, given.username, given.password)
-    username, password = os.environ.get(ENV_USERNAME), os.environ.get(ENV_PASSWORD)
+    username, password = login_from_environment()
     if username and password:
         return RegistryCredentials(address, username, password)
     for env in environments:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from jupyter_deploy.errors import ConfigurationError
+from jupyter_deploy.spec.options import DeployOptions, add_deploy_options
 
 _STORE = re.compile(r"^\s*(?P<var>[A-Za-z_][A-Za-z0-9_]*)\s*<<\s*(?P<rest>.*)$", re.DOTALL)
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -116,17 +117,7 @@ class PullCommand:
 DEPLOY_PARSER = CommandParser(
     "deploy", "Package a model with its entry script and launch it as a local web service.")
 DEPLOY_PARSER.add_argument("name", help="service name (also the variable the service is bound to)")
-DEPLOY_PARSER.add_argument("--model", "-m", action="append", default=[], metavar="PATH",
-                           help="model file or folder (repeat for several)")
-DEPLOY_PARSER.add_argument("--entry", "-e", default=None,
-                           help="entry script with init()/run() (default score.py)")
-DEPLOY_PARSER.add_argument("--ic", default=None, metavar="JSON",
-                           help="inference-configuration JSON: entry script, source folder and "
-                                "environment in one file (the seeds' --ic)")
-DEPLOY_PARSER.add_argument("--env", default=None,
-                           help="environment: a %%%%deploy_env name, a variable, or a file")
-DEPLOY_PARSER.add_argument("--port", type=int, default=None, help="host port (default: a free one)")
-DEPLOY_PARSER.add_argument("--source-dir", default=None, help="folder copied beside the script")
+add_deploy_options(DEPLOY_PARSER)  # the options the CLI shares, from their one definition
 DEPLOY_PARSER.add_argument("--package-only", action="store_true",
                            help="build the image but do not run it")
 DEPLOY_PARSER.add_argument("--output", "-o", default=None, metavar="DIR",
@@ -134,55 +125,32 @@ DEPLOY_PARSER.add_argument("--output", "-o", default=None, metavar="DIR",
 DEPLOY_PARSER.add_argument("--as", dest="var", default=None, metavar="VAR",
                            help="variable to bind the result to (default: the name)")
 DEPLOY_PARSER.add_argument("--quiet", "-q", action="store_true", help="do not stream the logs")
-DEPLOY_PARSER.add_argument("--label", "-l", action="append", default=[], metavar="KEY=VALUE",
-                           help="label for the image and container (repeatable)")
 
 
 @dataclass(frozen=True)
 class DeployCommand:
-    """``%deploy NAME --model PATH --entry score.py --env ENV [--port P] [...]``."""
+    """``%deploy NAME [deploy options] [--package-only | --output DIR] [--as VAR] [-q]``."""
 
     name: str
-    models: tuple[str, ...] = ()
-    entry: str | None = None
-    env: str | None = None
-    port: int | None = None
-    source_dir: str | None = None
+    options: DeployOptions = field(default_factory=DeployOptions)
     package_only: bool = False
     output: str | None = None
     var: str | None = None
     quiet: bool = False
-    labels: tuple[tuple[str, str], ...] = ()
-    inference_config: str | None = None
 
     @classmethod
     def parse(cls, line: str) -> DeployCommand:
         """Raises: ConfigurationError (also for a port outside 1-65535)."""
         ns = DEPLOY_PARSER.parse(line)
-        if ns.port is not None and not 0 < ns.port < 65536:
-            raise ConfigurationError(f"%deploy: port {ns.port} is not between 1 and 65535")
         if ns.var is not None and not _IDENTIFIER.match(ns.var):
             raise ConfigurationError(f"%deploy: --as {ns.var!r} is not a Python variable name")
-        if ns.ic and ns.env:
-            raise ConfigurationError("%deploy: give --ic or --env, not both (--ic holds the "
-                                     "environment)")
-        return cls(ns.name, tuple(ns.model), ns.entry, ns.env, ns.port, ns.source_dir,
-                   ns.package_only, ns.output, ns.var, ns.quiet, _labels(ns.label), ns.ic)
+        options = DeployOptions.from_namespace(ns, "%deploy")
+        return cls(ns.name, options, ns.package_only, ns.output, ns.var, ns.quiet)
 
     @property
     def variable(self) -> str:
         """Where the service (or image, or folder) is bound in the user namespace."""
         return self.var or python_name(self.name)
-
-
-def _labels(items: list[str]) -> tuple[tuple[str, str], ...]:
-    pairs = []
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ConfigurationError(f"%deploy: --label {item!r} is not KEY=VALUE")
-        pairs.append((key, value))
-    return tuple(pairs)
 
 
 # -- %%deploy_score ----------------------------------------------------------------------------

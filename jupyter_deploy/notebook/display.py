@@ -206,9 +206,8 @@ SERVICE_COLUMNS = ("name", "state", "port", "image", "scoring URI")
 
 
 def service_state(service: Deployment) -> str:
-    """The service's state (``Healthy``, ``Failed``…) where known, else the engine's status."""
-    state = getattr(service, "state", None)
-    return str(state) if state else service.status
+    """The service's state: ``Healthy``, ``Failed``…"""
+    return service.state
 
 
 def service_row(service: Deployment) -> tuple[Any, ...]:

@@ -12,6 +12,7 @@ stores or prints a password.
 from __future__ import annotations
 
 import base64
+import os
 import re
 import threading
 import time
@@ -25,6 +26,11 @@ import requests
 
 from jupyter_deploy.errors import RegistryAuthError, RegistryUnreachableError
 from jupyter_deploy.spec.environment import Environment, RegistryCredentials
+
+#: The one definition of the environment variables a registry login may come from (the CLI, the
+#: magics and the workspace all read these, and only through :func:`login_from_environment`).
+USERNAME_VARIABLE = "JUPYTER_DEPLOY_REGISTRY_USERNAME"
+PASSWORD_VARIABLE = "JUPYTER_DEPLOY_REGISTRY_PASSWORD"
 
 _PARAM = re.compile(r'([A-Za-z_]+)\s*=\s*(?:"([^"]*)"|([^,\s]*))')
 #: Tokens are renewed this many seconds before they expire.
@@ -212,3 +218,8 @@ def _same(configured: str | None, address: str) -> bool:
         return False
     strip = re.compile(r"^https?://|/+$")
     return strip.sub("", configured) == strip.sub("", address)
+
+
+def login_from_environment() -> tuple[str | None, str | None]:
+    """``(username, password)`` from :data:`USERNAME_VARIABLE` / :data:`PASSWORD_VARIABLE`."""
+    return os.environ.get(USERNAME_VARIABLE) or None, os.environ.get(PASSWORD_VARIABLE) or None

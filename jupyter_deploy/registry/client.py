@@ -23,7 +23,6 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
-from jupyter_deploy.engine.refusals import engine_error
 from jupyter_deploy.errors import (
     CatalogUnavailableError,
     ImageReferenceError,
@@ -36,7 +35,7 @@ from jupyter_deploy.registry.auth import Authenticator
 from jupyter_deploy.spec.environment import RegistryCredentials
 from jupyter_deploy.spec.reference import ImageReference
 
-__all__ = ["ImageReference", "Manifest", "RegistryClient", "TagDetails", "engine_error"]
+__all__ = ["ImageReference", "Manifest", "RegistryClient", "TagDetails"]
 
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"

@@ -14,10 +14,10 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from jupyter_deploy.errors import EntryScriptError
 from jupyter_deploy.scoring.client import to_payload
@@ -26,8 +26,8 @@ from jupyter_deploy.server.aml import Headers
 from jupyter_deploy.server.entry import Request, ScriptError, UserScript
 from jupyter_deploy.spec.package import PackageSpec
 
-if TYPE_CHECKING:
-    from jupyter_deploy.services.deployment import Deployment
+#: Scores data through the service (``Deployment.score``): anything with a ``.value``.
+Score = Callable[[Any], Any]
 
 
 @dataclass(frozen=True)
@@ -74,16 +74,18 @@ def run_in_process(spec: PackageSpec, data: Any) -> Any:
     return json.loads(json.dumps(answer, default=_plain))
 
 
-def parity_check(service: Deployment, data: Any, rel_tol: float = 1e-6) -> ParityReport:
-    """Score ``data`` in this process and through ``service``; report every difference.
+def parity_check(spec: PackageSpec, score: Score, data: Any, rel_tol: float = 1e-6
+                 ) -> ParityReport:
+    """Score ``data`` in this process with ``spec``'s script and through ``score``; diff them.
+
+    Takes the package and a scoring function rather than a deployment, so this module sits
+    below the services layer and any target's service can be checked the same way.
 
     Raises:
-        ConfigurationError: the service was not made from a ``score.py`` here.
         EntryScriptError, ScoringError: either side failed.
     """
-    spec = service.source_package("check parity of")
     local = run_in_process(spec, data)
-    remote = service.score(data).value
+    remote = score(data).value
     return ParityReport(local, remote, tuple(compare(local, remote, rel_tol)))
 
 

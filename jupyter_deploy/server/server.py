@@ -224,7 +224,8 @@ def _signal(pid: int, signum: int) -> None:
         os.kill(pid, signum)
 
 
-def serve_entry_script(entry_script: str, model_dir: str | None = None, port: int = 5001,
+def serve_entry_script(entry_script: str, model_dir: str | None = None,
+                       port: int = protocol.DEFAULT_PORT,
                        workers: int = 1, host: str = "127.0.0.1") -> None:
     """Serve ``entry_script`` on this host, as ``azmlinfsrv --entry_script …`` does.
 

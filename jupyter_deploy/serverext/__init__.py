@@ -14,13 +14,11 @@ from typing import Any
 def _load_jupyter_server_extension(server_app: Any) -> None:
     """Register the ``/jupyter-deploy/…`` routes on the running server."""
     from jupyter_deploy.config import load_config
-    from jupyter_deploy.serverext.config import SidebarConfig
     from jupyter_deploy.serverext.manager import DeployManager
     from jupyter_deploy.serverext.routes import setup_routes
     from jupyter_deploy.spec.environment import RegistryCredentials
 
-    load_config(server_app.config)  # c.DeployConfig.* in the server's config reach the core
-    config = SidebarConfig(config=server_app.config)
-    registries = [RegistryCredentials(address) for address in config.registries]
-    setup_routes(server_app.web_app, DeployManager(registries, ttl=config.cache_seconds))
+    config = load_config(server_app.config)  # c.DeployConfig.* in the server's config
+    registries = [RegistryCredentials(address) for address in config.sidebar_registries]
+    setup_routes(server_app.web_app, DeployManager(registries, ttl=config.listing_cache_seconds))
     server_app.log.info("jupyter_deploy server extension loaded: /jupyter-deploy/")

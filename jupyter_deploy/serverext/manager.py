@@ -17,6 +17,7 @@ from jupyter_deploy.engine.images import pull as pull_image
 from jupyter_deploy.errors import ConfigurationError, RegistryNotFoundError
 from jupyter_deploy.services import inventory
 from jupyter_deploy.spec.environment import RegistryCredentials
+from jupyter_deploy.spec.reference import ImageReference
 
 
 class DeployManager:
@@ -114,10 +115,10 @@ class DeployManager:
         """Pull an image into the engine, with the credentials of its registry if we have them.
 
         Raises:
-            ConfigurationError: a malformed reference.
+            ImageReferenceError: a malformed reference.
             PullError, RegistryAuthError, ImageNotFoundError, DockerUnavailableError.
         """
-        inventory.check_image_ref(reference)
+        ImageReference.parse(reference)
         status = pull_image(reference, auth_config=self._auth_for(reference))
         self.catalog.invalidate()
         return {"reference": reference, "status": status}
@@ -133,7 +134,7 @@ class DeployManager:
         if address not in self.addresses:
             raise RegistryNotFoundError(
                 f"{address!r} is not a registry this server shows: add it to "
-                "c.SidebarConfig.registries in the Jupyter server config."
+                "c.DeployConfig.sidebar_registries in the Jupyter server config."
             )
         return address
 

@@ -2,43 +2,46 @@
 
 ``deploy()`` is what the quickstart, the magics, the widgets, the CLI and the Azure ML adapter all
 call; no front end builds or runs containers any other way. A :class:`Deployment` is a handle on
-one service, found again from its container labels (plain JSON, never credentials) by
-:class:`DeploymentCollection` in any process. Iterating is cheap by design: ``reload()`` copies an
-edited ``score.py`` into the running container and restarts it (no build), ``update()`` rebuilds
-only the layers that changed and swaps the container on the same port, rolling back on failure.
+one service, found again from its labels (plain JSON, never credentials) by
+:class:`DeploymentCollection` in any process. It reaches the machine its service runs on only
+through a :class:`~jupyter_deploy.targets.base.DeployTarget` (the local engine by default), so a
+cluster target slots in without any front end changing. Iterating is cheap by design:
+``reload()`` copies an edited ``score.py`` into the running service and restarts it (no build),
+``update()`` rebuilds only the layers that changed and swaps the service on the same endpoint,
+rolling back on failure.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import docker.errors
-from docker.models.containers import Container
-
-from jupyter_deploy.build import extras as extensibility
+from jupyter_deploy.build import extras
 from jupyter_deploy.config import LABEL_MANAGED, get_config
 from jupyter_deploy.engine import containers
-from jupyter_deploy.engine.client import docker_client, translate_docker_errors
+from jupyter_deploy.engine.containers import RunOptions
 from jupyter_deploy.errors import (
     ConfigurationError,
     ContainerError,
-    DeployError,
     ScoringError,
     ServiceNotFoundError,
 )
-from jupyter_deploy.scoring.client import ScoreResult, ScoringClient, health_url
+from jupyter_deploy.scoring.client import ScoreResult, ScoringClient
 from jupyter_deploy.server import protocol
+from jupyter_deploy.services import building
 from jupyter_deploy.services.building import build_package
 from jupyter_deploy.spec.environment import Environment
 from jupyter_deploy.spec.package import ModelFiles, PackageSpec, check_entry_script
 from jupyter_deploy.spec.record import LABEL_SERVICE, LABEL_SPEC, ServiceRecord
+from jupyter_deploy.targets.base import DeployTarget
+from jupyter_deploy.targets.local import default_target
 
 Log = Callable[[str], None]
 Progress = Callable[[int, int], None]
 STATES = ("Transitioning", "Healthy", "Unhealthy", "Stopped", "Failed", "Deleted")
+#: Kept importable where it always was.
+ensure_base_image = building.ensure_base_image
 
 
 def _quiet(_: str) -> None:
@@ -46,29 +49,43 @@ def _quiet(_: str) -> None:
 
 
 class Deployment:
-    """One scoring service, backed by a labelled container."""
+    """One scoring service on a deploy target (a labelled container on the local engine)."""
 
-    def __init__(self, name: str, container: Container) -> None:
+    def __init__(self, name: str, instance: Any, target: DeployTarget | None = None) -> None:
         self.name = name
-        self.container = container
+        self.instance = instance
+        self.target: DeployTarget = target or default_target()
 
     def __repr__(self) -> str:
-        return f"<Deployment {self.name!r} {self.container.short_id}>"
+        return f"<Deployment {self.name!r} on {self.target.kind}>"
+
+    @property
+    def container(self) -> Any:
+        """The engine's container behind a local service (the target's instance)."""
+        return self.instance
+
+    @container.setter
+    def container(self, value: Any) -> None:
+        self.instance = value
 
     @property
     def record(self) -> ServiceRecord:
         """What the service was made from (read from its labels)."""
-        return ServiceRecord.from_labels(self.container.labels)
+        return ServiceRecord.from_labels(self.target.labels(self.instance))
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:<port>``.
+
+        Raises:
+            ContainerError: the service publishes no endpoint.
+        """
+        return self.target.endpoint(self.instance)
 
     @property
     def port(self) -> int:
         """The host port ``/score`` answers on."""
-        return containers.published_port(self.container)
-
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:<port>``."""
-        return f"http://{get_config().host_interface}:{self.port}"
+        return int(self.base_url.rsplit(":", 1)[1])
 
     @property
     def scoring_uri(self) -> str:
@@ -83,50 +100,39 @@ class Deployment:
     @property
     def image(self) -> str:
         """The image the service runs."""
-        return self.record.image or str(self.container.attrs["Config"]["Image"])
+        return self.record.image or str(self.instance.attrs["Config"]["Image"])
 
     @property
     def status(self) -> str:
-        """The container's status as the engine says it (running, exited, …)."""
-        with translate_docker_errors(f"reading service {self.name!r}"):
-            self.container.reload()
-        return str(self.container.status)
+        """The platform's status word (running, exited, …)."""
+        return self.target.status(self.instance)
 
     @property
     def state(self) -> str:
-        """One of :data:`STATES`: the engine's view plus a health probe when running."""
-        with translate_docker_errors(f"reading service {self.name!r}"):
-            try:
-                self.container.reload()
-            except docker.errors.NotFound:
-                return "Deleted"
-        running = self.container.status == "running" and self._port_or_none() is not None
-        return containers.state_of(self.container, health_url(self.base_url) if running else "")
+        """One of :data:`STATES`: the platform's view plus a health probe when running."""
+        return self.target.state(self.instance, protocol.HEALTH_PATH)
 
     def summary(self) -> dict[str, Any]:
         """Name, state, image, port and scoring URI, for listings; never raises on odd services."""
-        port = self._port_or_none()
-        uri = f"http://{get_config().host_interface}:{port}{protocol.SCORE_PATH}" if port else None
+        try:
+            uri: str | None = self.scoring_uri
+            port: int | None = self.port
+        except ContainerError:
+            uri = port = None
         return {"name": self.name, "state": self.state, "image": self.image, "port": port,
                 "scoring_uri": uri}
-
-    def _port_or_none(self) -> int | None:
-        try:
-            return self.port
-        except ContainerError:
-            return None
 
     def wait_until_ready(
         self, timeout: float | None = None, log: Log | None = None, skip_lines: int = 0
     ) -> None:
-        """Block until ``/`` answers; raise with the log tail as soon as the container dies.
+        """Block until ``/`` answers; raise with the log tail as soon as the service dies.
 
         Raises:
             ContainerError: the container exited (``init()`` failed); ``logs`` has the traceback.
             ContainerNotReadyError: still not answering after ``timeout``.
         """
-        url = health_url(self.base_url)
-        containers.wait_until_ready(self.container, url, timeout, log, skip_lines)
+        self.target.wait_until_ready(self.instance, protocol.HEALTH_PATH, timeout, log,
+                                     skip_lines)
 
     def score(
         self, data: Any, batch_size: int | None = None, concurrency: int = 4,
@@ -151,32 +157,34 @@ class Deployment:
 
     def logs(self, lines: int | None = None) -> str:
         """The last ``lines`` lines of the service's log."""
-        return containers.tail(self.container, lines)
+        return self.target.logs(self.instance, lines)
 
     def stop(self) -> None:
-        """Stop the container gracefully (``start()`` brings it back)."""
-        containers.stop(self.container.id, f"service {self.name!r}")
+        """Stop the service gracefully (``start()`` brings it back)."""
+        self.target.stop(self.instance)
 
     def kill(self) -> None:
-        """Kill the container at once, like ``docker kill``."""
-        with translate_docker_errors(f"killing service {self.name!r}"):
-            self.container.kill()
+        """Stop the service at once, like ``docker kill``."""
+        self.target.kill(self.instance)
 
     def start(self, wait: bool = True, log: Log | None = None) -> None:
         """Start a stopped service again (same port), and wait until it answers."""
-        skip = containers.log_line_count(self.container)
-        with translate_docker_errors(f"starting service {self.name!r}"):
-            self.container.start()
+        skip = self.target.log_position(self.instance)
+        self.target.start(self.instance)
         if wait:
             self.wait_until_ready(log=log, skip_lines=skip)
 
+    def scale(self, replicas: int) -> None:
+        """Run ``replicas`` copies of the service (what the target allows).
+
+        Raises:
+            ConfigurationError: the target cannot run that many (the local engine runs one).
+        """
+        self.target.scale(self.instance, replicas)
+
     def remove(self, image: bool = False) -> None:
-        """Remove the container, and its image when ``image`` is set."""
-        image_id = self.container.attrs.get("Image") if image else None
-        containers.remove(self.container.id, f"service {self.name!r}")
-        if image_id:
-            with translate_docker_errors(f"removing the image of service {self.name!r}"):
-                docker_client().images.remove(image_id, force=True)
+        """Remove the service, and its image when ``image`` is set."""
+        self.target.remove(self.instance, image)
 
     def reload(
         self, entry_script: str | Path | None = None, source_dir: str | Path | None = None,
@@ -184,7 +192,7 @@ class Deployment:
     ) -> None:
         """Put an edited ``score.py`` (or source folder) into the service, without a rebuild.
 
-        The files are copied into the container and the server restarts, so ``init()`` runs
+        The files are copied into the service and the server restarts, so ``init()`` runs
         again with the new code; the port stays the same.
 
         Raises:
@@ -197,10 +205,9 @@ class Deployment:
         folder = Path(source_dir) if source_dir else spec.source_dir
         files = _source_files(folder) if folder else {}
         files[spec.entry_name] = script
-        containers.copy_into(self.container, protocol.APP_ROOT, files)
-        skip = containers.log_line_count(self.container)
-        with translate_docker_errors(f"restarting service {self.name!r}"):
-            self.container.restart(timeout=0)
+        self.target.copy_files(self.instance, protocol.APP_ROOT, files)
+        skip = self.target.log_position(self.instance)
+        self.target.restart(self.instance)
         self.wait_until_ready(timeout, log, skip)
 
     def update(
@@ -208,13 +215,13 @@ class Deployment:
         environment: Environment | None = None, entry_script: str | Path | None = None,
         source_dir: str | Path | None = None, log: Log = _quiet,
     ) -> None:
-        """Rebuild with what changed and swap the container on the same port.
+        """Rebuild with what changed and swap the service on the same port.
 
         Unchanged layers come from the build cache. If the new version does not come up, the
-        previous container is started again and the error is raised.
+        previous one is put back in service and the error is raised.
 
         Raises:
-            DeployError: from the build or the new container (the old one is running again).
+            DeployError: from the build or the new service (the old one is running again).
         """
         old = self.source_package("update")
         spec = PackageSpec(
@@ -223,9 +230,16 @@ class Deployment:
             tuple(ModelFiles.of(m) for m in models) if models is not None else old.models,
             Path(source_dir) if source_dir else old.source_dir,
         )
-        extra = _extra_labels(self.container.labels)
+        extra = _extra_labels(self.target.labels(self.instance))
         built = build_package(spec, log, extra)
-        self.container = _swap(self, built.tag, spec, extra, log).container
+        options = _run_options(self.name, built.tag, self.port, extra, spec,
+                               dict(self.record.run_options))
+
+        def ready(new: Any) -> None:
+            Deployment(self.name, new, self.target).wait_until_ready(log=log)
+
+        self.instance = self.target.replace(self.instance, built.tag, options, log, ready)
+        log(f"Service {self.name!r} is healthy: {self.scoring_uri}")
 
     def parity_check(self, data: Any, rel_tol: float = 1e-6) -> Any:
         """Score ``data`` here (the user's ``init``/``run`` in this process) and in the service.
@@ -235,7 +249,8 @@ class Deployment:
         """
         from jupyter_deploy.scoring.parity import parity_check
 
-        return parity_check(self, data, rel_tol)
+        return parity_check(self.source_package("check parity of"), self.score, data,
+                            rel_tol)
 
     def source_package(self, action: str = "rebuild") -> PackageSpec:
         """The package the service was built from (for ``action`` in the error message).
@@ -263,43 +278,17 @@ def _extra_labels(labels: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in labels.items() if k not in ours and not k.startswith("org.")}
 
 
-def _swap(old: Deployment, image: str, spec: PackageSpec, labels: Mapping[str, str],
-          log: Log) -> Deployment:
-    record = old.record
-    port = old.port
-    previous = f"{old.name}-previous"
-    with translate_docker_errors(f"swapping service {old.name!r}"):
-        old.container.stop(timeout=2)
-        old.container.rename(previous)
-    try:
-        new = run_image(old.name, image, port=port, labels=labels, package=spec, log=log,
-                        **record.run_options)
-    except DeployError as e:
-        _restore(old.container, old.name, log)
-        e.message += f"\nThe previous version of {old.name!r} is running again."
-        raise
-    with translate_docker_errors(f"removing the previous {old.name!r}"):
-        old.container.remove(force=True)
-    return new
-
-
-def _restore(container: Container, name: str, log: Log) -> None:
-    with translate_docker_errors(f"restoring service {name!r}"):
-        with contextlib.suppress(docker.errors.NotFound):
-            docker_client().containers.get(name).remove(force=True)
-        container.rename(name)
-        container.start()
-    log(f"Update failed; restored the previous version of {name!r}.")
-
-
 class DeploymentCollection:
-    """All services this project made, found by label in the engine (docker-py style)."""
+    """All services this project made on a target, found by label (docker-py style)."""
+
+    def __init__(self, target: DeployTarget | None = None) -> None:
+        self.target: DeployTarget = target or default_target()
 
     def list(self, all: bool = True) -> list[Deployment]:
-        """Every service, running or not."""
-        with translate_docker_errors("listing services"):
-            found = docker_client().containers.list(all=all, filters={"label": LABEL_SERVICE})
-        return [Deployment(c.labels[LABEL_SERVICE], c) for c in found]
+        """Every service (running or not; only running ones when ``all`` is false)."""
+        found = [Deployment(self.target.labels(i)[LABEL_SERVICE], i, self.target)
+                 for i in self.target.list(LABEL_SERVICE)]
+        return found if all else [d for d in found if d.status == "running"]
 
     def get(self, name: str) -> Deployment:
         """The service called ``name``.
@@ -307,73 +296,74 @@ class DeploymentCollection:
         Raises:
             ServiceNotFoundError: no such service.
         """
-        container = _find_container(name)
-        if container is None or LABEL_SERVICE not in container.labels:
+        instance = self.target.find(name)
+        if instance is None or LABEL_SERVICE not in self.target.labels(instance):
             raise ServiceNotFoundError(
                 f"no service named {name!r}: `jupyter-deploy ls` lists the services there are."
             )
-        return Deployment(container.labels[LABEL_SERVICE], container)
+        return Deployment(self.target.labels(instance)[LABEL_SERVICE], instance, self.target)
 
 
-def _find_container(name: str) -> Container | None:
-    with translate_docker_errors(f"looking up service {name!r}"):
-        try:
-            return docker_client().containers.get(name)
-        except docker.errors.NotFound:
-            return None
+def _run_options(name: str, image: str, port: int | None, labels: Mapping[str, str] | None,
+                 package: PackageSpec | None, run_options: dict[str, Any]) -> RunOptions:
+    """The one place a service's run options and its label record are put together."""
+    options_env = dict(run_options.pop("env", None) or {})
+    kept = {k: v for k, v in {**run_options, "env": options_env}.items() if v}
+    record = ServiceRecord(name, image, package, kept)
+    return RunOptions(name=name, port=port, env=options_env, **run_options,
+                      labels={**record.to_labels(), **(labels or {})})
 
 
 def run_image(
     name: str, image: str, port: int | None = None, env: Mapping[str, str] | None = None,
     labels: Mapping[str, str] | None = None, package: PackageSpec | None = None,
-    wait: bool = True, log: Log = _quiet, **run_options: Any,
+    wait: bool = True, log: Log = _quiet, target: DeployTarget | None = None,
+    **run_options: Any,
 ) -> Deployment:
     """Start ``image`` (built here, pulled, or from a saved package) as service ``name``.
 
     An older service of the same name is replaced. ``run_options`` are
-    :class:`containers.RunOptions` fields (``shm_size``, ``mem_limit``, ``cpus``, ``gpus``, …).
+    :class:`~jupyter_deploy.engine.containers.RunOptions` fields (``shm_size``, ``mem_limit``,
+    ``cpus``, ``gpus``, …). ``target`` is where it runs (this machine's engine by default).
 
     Raises:
         ConfigurationError: the name belongs to a container this project did not make.
         PortInUseError, ContainerError, ContainerNotReadyError, DockerUnavailableError.
     """
-    _replace_existing(name)
-    options_env = {**dict(run_options.pop("env", None) or {}), **dict(env or {})}
-    kept = {k: v for k, v in {**run_options, "env": options_env}.items() if v}
-    record = ServiceRecord(name, image, package, kept)
-    options = containers.RunOptions(name=name, port=port, env=options_env, **run_options,
-                                    labels={**record.to_labels(), **(labels or {})})
-    deployment = Deployment(name, containers.run(image, options))
-    log(f"Started container {name!r} on {deployment.base_url}")
+    target = target or default_target()
+    _replace_existing(target, name)
+    run_options["env"] = {**dict(run_options.pop("env", None) or {}), **dict(env or {})}
+    options = _run_options(name, image, port, labels, package, run_options)
+    deployment = Deployment(name, target.create(image, options, log), target)
+    log(f"Started {name!r} on {deployment.base_url}")
     if wait:
         deployment.wait_until_ready(log=log)
         log(f"Service {name!r} is healthy: {deployment.scoring_uri}")
     return deployment
 
 
-def _replace_existing(name: str) -> None:
-    existing = _find_container(name)
+def _replace_existing(target: DeployTarget, name: str) -> None:
+    existing = target.find(name)
     if existing is None:
         return
-    if existing.labels.get(LABEL_MANAGED) != "true":
+    if target.labels(existing).get(LABEL_MANAGED) != "true":
         raise ConfigurationError(
             f"a container named {name!r} exists and was not made by jupyter_deploy: "
-            "choose another service name or remove that container."
+            "choose another service name, or remove that container yourself if it is not needed."
         )
-    with translate_docker_errors(f"replacing service {name!r}"):
-        existing.remove(force=True)
+    target.remove(existing)
 
 
 def deploy(
     name: str, entry_script: str | Path, models: Sequence[ModelFiles | str | Path] = (),
     environment: Environment | None = None, port: int | None = None,
     source_dir: str | Path | None = None, labels: Mapping[str, str] | None = None,
-    log: Log = _quiet, **run_options: Any,
+    log: Log = _quiet, target: DeployTarget | None = None, **run_options: Any,
 ) -> Deployment:
     """Package, build and launch a model as a local web service, and wait until it answers.
 
     The environment's ``docker_arguments`` and ``shm_size`` apply to the container; explicit
-    ``run_options`` win over them.
+    ``run_options`` win over them. ``target`` is where it runs (this machine's engine by default).
 
     Raises:
         DeployError: any step's own error (bad script, missing package, failed build, taken
@@ -386,8 +376,9 @@ def deploy(
     if env.shm_size:
         options.setdefault("shm_size", env.shm_size)
     containers.gpu_requests(options.get("gpus"))  # no GPU runtime: say so before building
-    options = extensibility.with_extra_packages(
+    options = extras.with_extra_packages(
         options, env.env_vars, spec.source_dir or spec.entry_script.parent, env.image_python,
         env.pip, log)
     built = build_package(spec, log, labels)
-    return run_image(name, built.tag, port=port, labels=labels, package=spec, log=log, **options)
+    return run_image(name, built.tag, port=port, labels=labels, package=spec, log=log,
+                     target=target, **options)

@@ -15,20 +15,15 @@ import re
 import time
 from typing import Any
 
-from jupyter_deploy.config import CONTAINER_PORT, LABEL_MANAGED, get_config
+from jupyter_deploy.config import LABEL_MANAGED, get_config
 from jupyter_deploy.engine import containers
 from jupyter_deploy.engine.client import HOW_TO_START, docker_client, translate_docker_errors
 from jupyter_deploy.errors import ConfigurationError, DockerUnavailableError
+from jupyter_deploy.server.protocol import DEFAULT_PORT as CONTAINER_PORT
 from jupyter_deploy.spec.record import LABEL_SERVICE
 
 _CONTAINER_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
-_IMAGE_REF = re.compile(
-    r"^(?:(?P<registry>[A-Za-z0-9.-]+(?::[0-9]+)?)/)?"
-    r"(?P<path>[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)"
-    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
-    r"(?:@(?P<digest>sha256:[a-f0-9]{64}))?$"
-)
 
 
 def check_container_ref(ref: str) -> str:
@@ -40,20 +35,6 @@ def check_container_ref(ref: str) -> str:
     if not _CONTAINER_REF.match(ref or ""):
         raise ConfigurationError(
             f"{ref!r} is not a container id or name: use the id or name the container list shows."
-        )
-    return ref
-
-
-def check_image_ref(ref: str) -> str:
-    """Return ``ref`` if it is a well-formed ``[registry/]repository[:tag][@digest]``.
-
-    Raises:
-        ConfigurationError: it is not (upper-case repository, spaces, empty parts, ...).
-    """
-    if not ref or len(ref) > 512 or not _IMAGE_REF.match(ref):
-        raise ConfigurationError(
-            f"{ref!r} is not an image reference: write it as registry/repository:tag, e.g. "
-            "127.0.0.1:5000/models/iris:1 (lower-case repository names)."
         )
     return ref
 
@@ -118,33 +99,26 @@ def logs(ref: str, lines: int = 200) -> str:
     Raises:
         ConfigurationError, ServiceNotFoundError, DockerUnavailableError.
     """
-    check_container_ref(ref)
-    count = max(1, min(int(lines), 10_000))
-    with translate_docker_errors(f"reading the log of {ref!r}"):
-        raw = docker_client().api.logs(ref, tail=count, timestamps=False)
-    return bytes(raw).decode("utf-8", errors="replace")
+    return containers.logs(check_container_ref(ref), lines)
 
 
-def stop(ref: str, timeout: int = containers.STOP_TIMEOUT) -> dict[str, Any]:
+def stop(ref: str) -> dict[str, Any]:
     """Stop a container; return its new summary.
 
     Raises:
         ConfigurationError, ServiceNotFoundError, DockerUnavailableError.
     """
-    check_container_ref(ref)
-    containers.stop(ref, f"container {ref!r}", timeout)
+    containers.stop(check_container_ref(ref))
     return get_container(ref)
 
 
-def restart(ref: str, timeout: int = containers.STOP_TIMEOUT) -> dict[str, Any]:
+def restart(ref: str) -> dict[str, Any]:
     """Restart a container (start it if stopped); return its new summary.
 
     Raises:
         ConfigurationError, ServiceNotFoundError, DockerUnavailableError.
     """
-    check_container_ref(ref)
-    with translate_docker_errors(f"restarting container {ref!r}"):
-        docker_client().api.restart(ref, timeout=timeout)
+    containers.restart(check_container_ref(ref))
     return get_container(ref)
 
 
@@ -154,8 +128,7 @@ def remove(ref: str) -> None:
     Raises:
         ConfigurationError, ServiceNotFoundError, DockerUnavailableError.
     """
-    check_container_ref(ref)
-    containers.remove(ref, f"container {ref!r}")
+    containers.remove(check_container_ref(ref))
 
 
 # -- shaping the engine's answers -------------------------------------------------------------

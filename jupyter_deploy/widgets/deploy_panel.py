@@ -38,7 +38,7 @@ class DeployPanel(Panel):
     """
 
     def __init__(self, name: str = "", environments: Environments | None = None,
-                 on_deployed: Callable[[Any], None] | None = None,
+                 on_deployed: Callable[[Any], object] | None = None,
                  entry_script: str = "score.py", models: tuple[str, ...] = ()) -> None:
         super().__init__("Deploy", css="deploy")
         self.environments = environments or (lambda: {})

@@ -138,7 +138,7 @@ def test_deploy_launches_with_the_named_environment(
     assert [m.path for m in call["models"]] == [Path("model.pkl")]
     assert "Step 1/2" in capsys.readouterr().out
     assert a_shell.user_ns["my_svc"] is a_core.services["my-svc"]
-    assert "http://127.0.0.1:8999/score" in str(shown)
+    assert "http://127.0.0.1:8950/score" in str(shown)
 
 
 def test_deploy_with_an_unknown_environment_says_how_to_define_it(

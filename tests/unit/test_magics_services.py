@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
+from samples import write_score_py
 from test_magics_fakes import (
     SKLEARN_YAML,
     FakeCatalog,
@@ -17,14 +19,20 @@ from test_magics_fakes import (
 
 from jupyter_deploy.engine import images
 from jupyter_deploy.errors import RegistryAuthError
-from jupyter_deploy.services import deployment as deployments
+from jupyter_deploy.services import building
+from jupyter_deploy.spec.package import PackageSpec
 
 # -- services ----------------------------------------------------------------------------------
 
 
-def test_list_logs_reload_stop_remove(a_shell: InteractiveShell, a_core: FakeCore) -> None:
-    # Given one running service
-    service = a_core.services["svc"] = FakeService("svc")
+def test_list_logs_reload_stop_remove(
+    a_shell: InteractiveShell, a_core: FakeCore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given one running service built from a score.py in the working folder
+    monkeypatch.chdir(tmp_path)
+    script = write_score_py(tmp_path, "score")
+    package = PackageSpec("svc", script)
+    service = a_core.services["svc"] = FakeService("svc", package=package)
     # Then each command reaches it, and each shows a readable outcome
     listing = value_of(a_shell, "%deploy_ls")
     assert "svc" in str(listing) and "Healthy" in listing._repr_html_()
@@ -32,8 +40,9 @@ def test_list_logs_reload_stop_remove(a_shell: InteractiveShell, a_core: FakeCor
     assert "reloaded" in str(value_of(a_shell, "%deploy_reload svc --entry score.py"))
     assert "stopped" in str(value_of(a_shell, "%deploy_stop svc"))
     assert "removed" in str(value_of(a_shell, "%deploy_rm svc --image"))
-    assert service.calls == [("logs", 5), ("reload", "score.py"), ("stop", None),
-                             ("remove", True)]
+    # And the real Deployment turned each into the target's verbs
+    assert service.calls == [("logs", 5), ("copy_files", ["score.py"]), ("restart", None),
+                             ("stop", None), ("remove", True)]
 
 
 def test_an_empty_list_says_how_to_start(a_shell: InteractiveShell) -> None:
@@ -139,7 +148,7 @@ def test_package_only_builds_and_binds_the_image(
         built.append((spec.name, labels))
         return BuiltImage("sha256:1", f"jupyter-deploy/{spec.name}:abc", "", 2.0)
 
-    monkeypatch.setattr(deployments, "build_package", build_package)
+    monkeypatch.setattr(building, "build_package", build_package)
     shown = value_of(a_shell, "%deploy pkg --package-only --label team=ml --as image")
     assert built == [("pkg", {"team": "ml"})]
     assert a_shell.user_ns["image"].tag == "jupyter-deploy/pkg:abc" and "Built image" in str(shown)

@@ -7,8 +7,9 @@ import io
 import pytest
 
 from jupyter_deploy.cli.main import build_parser, main
-from jupyter_deploy.cli.registry import PASSWORD_VARIABLE, USERNAME_VARIABLE, login_from
+from jupyter_deploy.cli.registry import login_from
 from jupyter_deploy.errors import ConfigurationError
+from jupyter_deploy.registry.auth import PASSWORD_VARIABLE, USERNAME_VARIABLE
 
 
 def test_registry_ls_takes_an_address_a_repository_and_a_login() -> None:

@@ -1,0 +1,107 @@
+"""The deploy-target seam: the one small interface a :class:`Deployment` reaches its machine by.
+
+A deployment does not know whether its service is a container on this engine, a Swarm service or a
+Kubernetes Deployment: it holds a target and the target's *instance* (an opaque handle — a
+docker-py ``Container`` for the local engine) and calls only the methods below. A new target
+(a cluster) implements this protocol and every front end works with it unchanged, because the
+front ends only ever talk to :class:`~jupyter_deploy.services.deployment.Deployment`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from jupyter_deploy.engine.containers import RunOptions
+
+Log = Callable[[str], None]
+
+
+@runtime_checkable
+class DeployTarget(Protocol):
+    """Where services run. Every method raises our :class:`~jupyter_deploy.errors.DeployError`s."""
+
+    #: Short name shown to users and kept in records: ``local``, ``swarm``, ``kubernetes``.
+    kind: str
+
+    # -- finding ---------------------------------------------------------------------------
+    def find(self, name: str) -> Any | None:
+        """The instance named ``name`` (ours or not), or None."""
+        ...
+
+    def list(self, label: str) -> Sequence[Any]:
+        """Every instance carrying ``label``, running or not."""
+        ...
+
+    def labels(self, instance: Any) -> Mapping[str, str]:
+        """The instance's labels (where its :class:`ServiceRecord` lives)."""
+        ...
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def create(self, image: str, options: RunOptions, log: Log) -> Any:
+        """Start ``image`` as a new instance named ``options.name``; do not wait for it."""
+        ...
+
+    def replace(self, instance: Any, image: str, options: RunOptions, log: Log,
+                ready: Callable[[Any], None]) -> Any:
+        """Swap ``instance`` for one running ``image`` on the same endpoint, with rollback.
+
+        ``ready(new)`` raises when the new instance does not come up; the target then puts the
+        previous version back in service before re-raising.
+        """
+        ...
+
+    def remove(self, instance: Any, image: bool = False) -> None:
+        """Remove the instance (and its image when ``image``)."""
+        ...
+
+    def stop(self, instance: Any) -> None:
+        """Stop gracefully; :meth:`start` brings it back on the same endpoint."""
+        ...
+
+    def start(self, instance: Any) -> None:
+        """Start a stopped instance again."""
+        ...
+
+    def kill(self, instance: Any) -> None:
+        """Stop at once."""
+        ...
+
+    def restart(self, instance: Any) -> None:
+        """Restart the server process (``init()`` runs again)."""
+        ...
+
+    def scale(self, instance: Any, replicas: int) -> None:
+        """Run ``replicas`` copies behind the one endpoint."""
+        ...
+
+    def copy_files(self, instance: Any, folder: str, files: Mapping[str, Path]) -> None:
+        """Put host ``files`` (archive name → path) into ``folder`` of the running service."""
+        ...
+
+    # -- reading ---------------------------------------------------------------------------
+    def status(self, instance: Any) -> str:
+        """The platform's own word for the instance (running, exited, …)."""
+        ...
+
+    def state(self, instance: Any, health_path: str) -> str:
+        """One of :data:`~jupyter_deploy.services.deployment.STATES`, probing ``health_path``."""
+        ...
+
+    def endpoint(self, instance: Any) -> str:
+        """The base URL the service answers on (``http://127.0.0.1:<port>``)."""
+        ...
+
+    def logs(self, instance: Any, lines: int | None = None) -> str:
+        """The last ``lines`` lines of the service's log."""
+        ...
+
+    def log_position(self, instance: Any) -> int:
+        """How many log lines there are so far (to show only newer ones while waiting)."""
+        ...
+
+    def wait_until_ready(self, instance: Any, health_path: str, timeout: float | None,
+                         log: Log | None, skip_lines: int) -> None:
+        """Block until ``health_path`` answers; raise with the log as soon as it cannot."""
+        ...

@@ -1,0 +1,165 @@
+"""The local engine as a deploy target: one labelled container per service, on a loopback port.
+
+Everything here is a thin use of :mod:`jupyter_deploy.engine.containers` — the same verbs the
+sidebar and the CLI use — so the local target adds only what is specific to "a service is a
+container": the swap with rollback on ``update()``, and what scaling means on one engine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import docker.errors
+from docker.models.containers import Container
+
+from jupyter_deploy.config import get_config
+from jupyter_deploy.engine import containers
+from jupyter_deploy.engine.client import docker_client, translate_docker_errors
+from jupyter_deploy.engine.containers import RunOptions
+from jupyter_deploy.errors import ConfigurationError, DeployError
+
+Log = Callable[[str], None]
+
+
+class LocalTarget:
+    """Services as containers on the engine ``docker.from_env()`` reaches."""
+
+    kind = "local"
+
+    def __repr__(self) -> str:
+        return "<LocalTarget>"
+
+    def find(self, name: str) -> Container | None:
+        """The container named ``name`` (ours or not), or None."""
+        with translate_docker_errors(f"looking up {name!r}"):
+            try:
+                return docker_client().containers.get(name)
+            except docker.errors.NotFound:
+                return None
+
+    def list(self, label: str) -> Sequence[Container]:
+        """Every container with ``label``, running or not."""
+        with translate_docker_errors("listing services"):
+            return list(docker_client().containers.list(all=True, filters={"label": label}))
+
+    def labels(self, instance: Container) -> Mapping[str, str]:
+        """The container's labels."""
+        return dict(instance.labels)
+
+    def create(self, image: str, options: RunOptions, log: Log) -> Container:
+        """Run ``image`` detached, 5001 published on the options' loopback port."""
+        return containers.run(image, options)
+
+    def replace(self, instance: Container, image: str, options: RunOptions, log: Log,
+                ready: Callable[[Any], None]) -> Container:
+        """Stop the old container, run the new one on its port; on failure restore the old one."""
+        name = instance.name
+        with translate_docker_errors(f"swapping service {name!r}"):
+            instance.stop(timeout=2)
+            instance.rename(f"{name}-previous")
+        try:
+            new = containers.run(image, options)
+            ready(new)
+        except DeployError as e:
+            self._restore(instance, name, log)
+            e.message += f"\nThe previous version of {name!r} is running again."
+            raise
+        containers.remove(instance.id, f"the previous {name!r}")
+        return new
+
+    def _restore(self, old: Container, name: str, log: Log) -> None:
+        with translate_docker_errors(f"restoring service {name!r}"):
+            with contextlib.suppress(docker.errors.NotFound):
+                docker_client().containers.get(name).remove(force=True)
+            old.rename(name)
+            old.start()
+        log(f"Update failed; restored the previous version of {name!r}.")
+
+    def remove(self, instance: Container, image: bool = False) -> None:
+        """Remove the container, and its image when ``image``."""
+        image_id = instance.attrs.get("Image") if image else None
+        containers.remove(instance.id, f"service {instance.name!r}")
+        if image_id:
+            with translate_docker_errors(f"removing the image of {instance.name!r}"):
+                docker_client().images.remove(image_id, force=True)
+
+    def stop(self, instance: Container) -> None:
+        """``docker stop``."""
+        containers.stop(instance.id, f"service {instance.name!r}")
+
+    def start(self, instance: Container) -> None:
+        """``docker start``."""
+        containers.start(instance.id, f"service {instance.name!r}")
+
+    def kill(self, instance: Container) -> None:
+        """``docker kill``."""
+        containers.kill(instance.id, f"service {instance.name!r}")
+
+    def restart(self, instance: Container) -> None:
+        """Restart at once: the server's own start runs ``init()`` again."""
+        containers.restart(instance.id, f"service {instance.name!r}", timeout=0)
+
+    def scale(self, instance: Container, replicas: int) -> None:
+        """One engine, one container per service: only ``replicas=1`` is possible here.
+
+        Raises:
+            ConfigurationError: more (or fewer) replicas were asked for.
+        """
+        if replicas != 1:
+            raise ConfigurationError(
+                f"the local target runs one container per service, so {replicas} replicas are "
+                "not possible here: deploy to a cluster target for replicas."
+            )
+
+    def copy_files(self, instance: Container, folder: str, files: Mapping[str, Path]) -> None:
+        """Copy host files into the container (running or not)."""
+        containers.copy_into(instance, folder, files)
+
+    def status(self, instance: Container) -> str:
+        """The engine's status word, freshly read."""
+        with translate_docker_errors(f"reading service {instance.name!r}"):
+            instance.reload()
+        return str(instance.status)
+
+    def state(self, instance: Container, health_path: str) -> str:
+        """The engine's view plus a health probe; ``Deleted`` once the container is gone."""
+        with translate_docker_errors(f"reading service {instance.name!r}"):
+            try:
+                instance.reload()
+            except docker.errors.NotFound:
+                return "Deleted"
+        url = ""
+        if instance.status == "running":
+            with contextlib.suppress(DeployError):
+                url = self.endpoint(instance) + health_path
+        return containers.state_of(instance, url)
+
+    def endpoint(self, instance: Container) -> str:
+        """``http://<host interface>:<published port>``.
+
+        Raises:
+            ContainerError: the container publishes no port.
+        """
+        return f"http://{get_config().host_interface}:{containers.published_port(instance)}"
+
+    def logs(self, instance: Container, lines: int | None = None) -> str:
+        """The log's last lines."""
+        return containers.logs(instance.id, lines, f"service {instance.name!r}")
+
+    def log_position(self, instance: Container) -> int:
+        """Lines logged so far."""
+        return containers.log_line_count(instance)
+
+    def wait_until_ready(self, instance: Container, health_path: str, timeout: float | None,
+                         log: Log | None, skip_lines: int) -> None:
+        """Poll the health route until 200, or raise when the container exits or time runs out."""
+        url = self.endpoint(instance) + health_path
+        containers.wait_until_ready(instance, url, timeout, log, skip_lines)
+
+
+def default_target() -> LocalTarget:
+    """The target used when none is named: this machine's engine."""
+    return LocalTarget()
