@@ -16,27 +16,26 @@ from __future__ import annotations
 from typing import Any
 
 from jupyter_deploy._version import __version__
-from jupyter_deploy.build.context import write_build_context
 from jupyter_deploy.errors import DeployError
-from jupyter_deploy.services.deployment import (
-    Deployment,
-    DeploymentCollection,
-    build_package,
-    deploy,
-    run_image,
-)
+from jupyter_deploy.services.building import build_package
+from jupyter_deploy.services.building import write_context as write_build_context
+from jupyter_deploy.services.deployment import Deployment, DeploymentCollection, deploy, run_image
 from jupyter_deploy.services.packages import Package, package_dockerfile, package_image
 from jupyter_deploy.services.workspace import Workspace
 from jupyter_deploy.spec.environment import Environment, RegistryCredentials
 from jupyter_deploy.spec.package import ModelFiles, PackageSpec
+from jupyter_deploy.targets.base import DeployTarget
+from jupyter_deploy.targets.local import LocalTarget
 
 services = DeploymentCollection()
 
 __all__ = [
     "DeployError",
+    "DeployTarget",
     "Deployment",
     "DeploymentCollection",
     "Environment",
+    "LocalTarget",
     "ModelFiles",
     "Package",
     "PackageSpec",

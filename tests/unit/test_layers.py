@@ -151,3 +151,11 @@ def test_the_in_image_server_imports_nothing_of_the_host_package() -> None:
 def test_the_top_level_keeps_only_the_package_face() -> None:
     files = sorted(p.name for p in PACKAGE.iterdir() if p.is_file())
     assert files == ["__init__.py", "_version.py", "config.py", "errors.py", "py.typed"]
+
+
+def test_the_inference_config_schema_and_the_deploy_options_name_the_same_keys() -> None:
+    # One definition of the deploy options: the JSON keys the schema accepts are the table's
+    from jupyter_deploy.spec.options import IC_KEYS
+    from jupyter_deploy.spec.schema import INFERENCE
+
+    assert set(INFERENCE) == set(IC_KEYS)

@@ -321,3 +321,18 @@ def test_an_azureml_environment_variable_works_too(
     # Then its native form is deployed
     env = a_core.deploy_calls[-1]["environment"]
     assert isinstance(env, Environment) and env.env_vars["MODE"] == "sdk"
+
+
+def test_the_magic_and_the_cli_share_the_deploy_options() -> None:
+    # Given the magic's parser and the CLI's deploy sub-command
+    from jupyter_deploy.cli.main import build_parser
+    from jupyter_deploy.notebook.commands import DEPLOY_PARSER
+    from jupyter_deploy.spec.options import DEPLOY_OPTIONS
+
+    cli = build_parser()._subparsers._group_actions[0].choices["deploy"]  # type: ignore[union-attr]
+    # Then every shared option is spelled and explained the same way in both
+    for option in DEPLOY_OPTIONS:
+        for parser in (DEPLOY_PARSER, cli):
+            action = next(a for a in parser._actions if a.dest == option.dest)
+            assert tuple(action.option_strings) == option.flags
+            assert action.help == option.help
