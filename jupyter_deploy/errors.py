@@ -69,6 +69,12 @@ class ImageNotFoundError(DeployError):
     http_status = 404
 
 
+class BaseImageError(DeployError):
+    """The default base image could not be made offline (debootstrap or tar failed)."""
+
+    http_status = 500
+
+
 class BuildError(DeployError):
     """``docker build`` failed; ``build_log`` keeps the whole log."""
 

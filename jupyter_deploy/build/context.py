@@ -193,8 +193,17 @@ def content_digest(folder: Path) -> str:
     digest = hashlib.sha256()
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+        digest.update(_file_digest(path))
     return digest.hexdigest()[:16]
+
+
+def _file_digest(path: Path, chunk: int = 1 << 20) -> bytes:
+    """SHA-256 of a file read a megabyte at a time: a multi-gigabyte model costs megabytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while block := stream.read(chunk):
+            digest.update(block)
+    return digest.digest()
 
 
 def _copy_server(dest: Path) -> None:

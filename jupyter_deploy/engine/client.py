@@ -34,18 +34,18 @@ _client: docker.DockerClient | None = None
 
 
 def docker_client(timeout: int = 120) -> docker.DockerClient:
-    """A docker-py client that has answered a ping.
+    """The one docker-py client, made (and pinged) once per process.
+
+    Later calls reuse it without another round trip; when the engine goes away, the next engine
+    call fails inside :func:`translate_docker_errors`, which forgets the client so the call after
+    that connects afresh (an engine restart needs nothing else).
 
     Raises:
         DockerUnavailableError: no engine answers at the configured address.
     """
     global _client
     if _client is not None:
-        try:
-            _client.ping()
-            return _client
-        except Exception:
-            _client = None
+        return _client
     try:
         client = docker.from_env(timeout=timeout)
         client.ping()
@@ -64,10 +64,12 @@ def reset_client() -> None:
 
 
 def engine_reachable() -> bool:
-    """Whether an engine answers, without raising."""
+    """Whether an engine answers now (one ping), without raising."""
     try:
-        docker_client()
-    except DockerUnavailableError:
+        with translate_docker_errors("asking the engine"):
+            docker_client().ping()
+    except DeployError:
+        reset_client()
         return False
     return True
 
@@ -90,7 +92,12 @@ def translate_docker_errors(what: str) -> Iterator[None]:
         if e.status_code is not None and 400 <= e.status_code < 500:
             raise ConfigurationError(f"{what}: {_explain(e)}") from e
         raise DeployError(f"{what}: the engine answered {_explain(e)}") from e
-    except (requests.exceptions.ConnectionError, docker.errors.DockerException) as e:
+    except requests.exceptions.Timeout as e:
+        raise DockerUnavailableError(
+            f"{what}: the Docker engine did not answer in time ({_short(e)}): it may be busy "
+            "(a large build or pull); try again, or check `docker info`."
+        ) from e
+    except (requests.exceptions.RequestException, docker.errors.DockerException) as e:
         reset_client()
         raise DockerUnavailableError(
             f"{what}: lost the Docker engine ({_short(e)}). {HOW_TO_START}"

@@ -169,16 +169,20 @@ def published_port(container: Container) -> int:
 
 def wait_until_ready(
     container: Container, url: str, timeout: float | None = None, log: Log | None = None,
-    skip_lines: int = 0,
+    after: str = "",
 ) -> None:
-    """Poll ``url`` until it answers 200, streaming new log lines (after ``skip_lines``) to ``log``.
+    """Poll ``url`` until it answers 200, streaming log lines newer than ``after`` to ``log``.
+
+    ``after`` is a :func:`log_cursor` taken before a restart ("" streams the whole log). Each
+    poll asks the engine only for the lines of the last second or so, so following a long log
+    costs what the new lines cost, not the whole log again.
 
     Raises:
         ContainerError: the container exited first (its log tail and exit code attached).
         ContainerNotReadyError: still not answering after ``timeout`` seconds.
     """
     timeout = timeout or get_config().ready_timeout
-    deadline, delay, shown = time.monotonic() + timeout, 0.05, skip_lines
+    deadline, delay, shown = time.monotonic() + timeout, 0.05, after
     while True:
         with translate_docker_errors(f"watching container {container.name!r}"):
             container.reload()
@@ -203,13 +207,37 @@ def wait_until_ready(
         delay = min(delay * 1.5, 0.5)
 
 
-def _stream_new_lines(container: Container, shown: int, log: Log | None) -> int:
+def _stream_new_lines(container: Container, cursor: str, log: Log | None) -> str:
+    """Send the lines logged after ``cursor`` to ``log``; return the new cursor."""
     if log is None:
-        return shown
-    lines = container.logs().decode("utf-8", errors="replace").splitlines()
-    for line in lines[shown:]:
-        log(line)
-    return len(lines)
+        return cursor
+    since = int(_moment(cursor)) if cursor else None
+    raw = container.logs(timestamps=True, since=since).decode("utf-8", errors="replace")
+    for line in raw.splitlines():
+        stamp, _, text = line.partition(" ")
+        if cursor and _ordered(stamp) <= _ordered(cursor):
+            continue
+        log(text)
+        cursor = stamp
+    return cursor
+
+
+def log_cursor(container: Container) -> str:
+    """Where the container's log ends now (the timestamp of its last line; "" when empty)."""
+    with translate_docker_errors(f"reading logs of {container.name!r}"):
+        last = container.logs(tail=1, timestamps=True).decode("utf-8", errors="replace")
+    return last.partition(" ")[0] if last.strip() else ""
+
+
+def _ordered(stamp: str) -> str:
+    """An RFC 3339 timestamp with its fraction padded to nine digits, so strings sort by time."""
+    head, dot, rest = stamp.rstrip("Z").partition(".")
+    return f"{head}.{(rest if dot else '').ljust(9, '0')}"
+
+
+def _moment(stamp: str) -> float:
+    head = stamp.rstrip("Z").partition(".")[0]
+    return datetime.fromisoformat(head).replace(tzinfo=timezone.utc).timestamp()
 
 
 def state_of(container: Container, url: str) -> str:
@@ -352,9 +380,3 @@ def copy_into(container: Container, folder: str, files: Mapping[str, Path]) -> N
             archive.add(str(path), arcname=arcname, recursive=False)
     with translate_docker_errors(f"copying files into {container.name!r}"):
         container.put_archive(folder, buffer.getvalue())
-
-
-def log_line_count(container: Container) -> int:
-    """How many lines the container has logged so far (to stream only newer ones)."""
-    with translate_docker_errors(f"reading logs of {container.name!r}"):
-        return len(container.logs().splitlines())

@@ -14,9 +14,18 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import docker.errors
+import requests.exceptions
+
 from jupyter_deploy.config import cache_dir, get_config
 from jupyter_deploy.engine.client import docker_client, translate_docker_errors
-from jupyter_deploy.errors import ConfigurationError, DeployError
+from jupyter_deploy.engine.refusals import engine_error
+from jupyter_deploy.errors import (
+    BaseImageError,
+    ConfigurationError,
+    ImageNotFoundError,
+    RegistryUnreachableError,
+)
 
 PUBLIC_FALLBACK = "python:3.11-slim"
 DEBIAN_SUITE = "bookworm"
@@ -29,11 +38,14 @@ def ensure_default_base_image(log: Log = print) -> str:
 
     Raises:
         DockerUnavailableError: no engine.
-        DeployError: neither a public pull nor an offline build was possible.
+        BaseImageError: neither a public pull nor an offline build was possible.
+        RegistryError: the public registry answered but refused the pull.
     """
     name = get_config().default_base_image
     client = docker_client()
-    if client.images.list(name=name):
+    with translate_docker_errors(f"looking for base image {name}"):
+        present = client.images.list(name=name)
+    if present:
         log(f"Base image {name} is present.")
         return name
     if _try_public_pull(name, log):
@@ -51,14 +63,26 @@ def ensure_default_base_image(log: Log = print) -> str:
 
 
 def _try_public_pull(name: str, log: Log) -> bool:
+    """Pull the public Python image when a registry answers; False only when none is reachable.
+
+    Any other refusal (wrong credentials in Docker's config, a full disk) is raised as ours,
+    not mistaken for "offline".
+    """
     client = docker_client()
     try:
         image = client.images.pull(PUBLIC_FALLBACK)
-    except Exception:
+    except docker.errors.APIError as e:
+        refusal = engine_error("pull", PUBLIC_FALLBACK, str(e.explanation or e))
+        if not isinstance(refusal, RegistryUnreachableError | ImageNotFoundError):
+            raise refusal from e
         log(f"No public registry reachable for {PUBLIC_FALLBACK}; building {name} offline.")
         return False
+    except requests.exceptions.RequestException as e:
+        log(f"No public registry reachable for {PUBLIC_FALLBACK} ({e}); building {name} offline.")
+        return False
     repository, _, tag = name.rpartition(":")
-    image.tag(repository, tag)
+    with translate_docker_errors(f"tagging {PUBLIC_FALLBACK} as {name}"):
+        image.tag(repository, tag)
     log(f"Pulled {PUBLIC_FALLBACK} as {name}.")
     return True
 
@@ -68,7 +92,7 @@ def rootfs_tarball(log: Log = print) -> Path:
 
     Raises:
         ConfigurationError: debootstrap is not installed (and cannot be, as non-root).
-        DeployError: debootstrap failed (its log tail is in the message).
+        BaseImageError: debootstrap or tar failed (the log tail is in the message).
     """
     target = cache_dir() / "base-image" / f"debian-{DEBIAN_SUITE}-python3.tar"
     if target.exists():
@@ -88,13 +112,25 @@ def rootfs_tarball(log: Log = print) -> Path:
             capture_output=True, text=True, check=False,
         )
         if proc.returncode != 0:
-            tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-8:])
-            raise DeployError(f"debootstrap failed:\n{tail}")
+            raise BaseImageError(
+                "debootstrap could not build the base image's Debian (it needs Debian's package "
+                "mirror): check the network and disk space, or set "
+                f"DeployConfig.default_base_image to an image with python3.\n{_tail(proc)}")
         _slim(rootfs)
         partial = target.with_suffix(".partial")
-        subprocess.run(["tar", "-C", str(rootfs), "-cf", str(partial), "."], check=True)
+        proc = subprocess.run(["tar", "-C", str(rootfs), "-cf", str(partial), "."],
+                              capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            partial.unlink(missing_ok=True)
+            raise BaseImageError(
+                f"packing the base image's files into {partial} failed: check the free space "
+                f"there.\n{_tail(proc)}")
         partial.rename(target)
     return target
+
+
+def _tail(proc: subprocess.CompletedProcess[str], lines: int = 8) -> str:
+    return "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-lines:])
 
 
 def _slim(rootfs: Path) -> None:

@@ -123,7 +123,7 @@ class Deployment:
                 "scoring_uri": uri}
 
     def wait_until_ready(
-        self, timeout: float | None = None, log: Log | None = None, skip_lines: int = 0
+        self, timeout: float | None = None, log: Log | None = None, after: str = ""
     ) -> None:
         """Block until ``/`` answers; raise with the log tail as soon as the service dies.
 
@@ -131,8 +131,7 @@ class Deployment:
             ContainerError: the container exited (``init()`` failed); ``logs`` has the traceback.
             ContainerNotReadyError: still not answering after ``timeout``.
         """
-        self.target.wait_until_ready(self.instance, protocol.HEALTH_PATH, timeout, log,
-                                     skip_lines)
+        self.target.wait_until_ready(self.instance, protocol.HEALTH_PATH, timeout, log, after)
 
     def score(
         self, data: Any, batch_size: int | None = None, concurrency: int = 4,
@@ -172,7 +171,7 @@ class Deployment:
         skip = self.target.log_position(self.instance)
         self.target.start(self.instance)
         if wait:
-            self.wait_until_ready(log=log, skip_lines=skip)
+            self.wait_until_ready(log=log, after=skip)
 
     def scale(self, replicas: int) -> None:
         """Run ``replicas`` copies of the service (what the target allows).

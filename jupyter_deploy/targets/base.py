@@ -97,11 +97,12 @@ class DeployTarget(Protocol):
         """The last ``lines`` lines of the service's log."""
         ...
 
-    def log_position(self, instance: Any) -> int:
-        """How many log lines there are so far (to show only newer ones while waiting)."""
+    def log_position(self, instance: Any) -> str:
+        """An opaque marker of where the log ends now (to show only newer lines while waiting)."""
         ...
 
     def wait_until_ready(self, instance: Any, health_path: str, timeout: float | None,
-                         log: Log | None, skip_lines: int) -> None:
-        """Block until ``health_path`` answers; raise with the log as soon as it cannot."""
+                         log: Log | None, after: str) -> None:
+        """Block until ``health_path`` answers, streaming log lines after the ``after`` marker;
+        raise with the log as soon as it cannot."""
         ...

@@ -149,15 +149,15 @@ class LocalTarget:
         """The log's last lines."""
         return containers.logs(instance.id, lines, f"service {instance.name!r}")
 
-    def log_position(self, instance: Container) -> int:
-        """Lines logged so far."""
-        return containers.log_line_count(instance)
+    def log_position(self, instance: Container) -> str:
+        """Where the log ends now."""
+        return containers.log_cursor(instance)
 
     def wait_until_ready(self, instance: Container, health_path: str, timeout: float | None,
-                         log: Log | None, skip_lines: int) -> None:
+                         log: Log | None, after: str) -> None:
         """Poll the health route until 200, or raise when the container exits or time runs out."""
         url = self.endpoint(instance) + health_path
-        containers.wait_until_ready(instance, url, timeout, log, skip_lines)
+        containers.wait_until_ready(instance, url, timeout, log, after)
 
 
 def default_target() -> LocalTarget:

@@ -111,11 +111,11 @@ class FakeTarget:
         instance.calls.append(("logs", lines))
         return "init() done\nready"
 
-    def log_position(self, instance: FakeInstance) -> int:
-        return 2
+    def log_position(self, instance: FakeInstance) -> str:
+        return "2026-01-01T00:00:00Z"
 
     def wait_until_ready(self, instance: FakeInstance, health_path: str, timeout: float | None,
-                         log: Any, skip_lines: int) -> None:
+                         log: Any, after: str) -> None:
         if log is not None:
             log(f"{instance.name} answers at {self.endpoint(instance)}{health_path}")
 

@@ -1,0 +1,136 @@
+"""Each boundary turns the failures it meets into our errors, saying what to do next.
+
+The failures are fed in as the real libraries raise them (docker-py's and requests' own exception
+classes, a finished ``subprocess`` run), one test per boundary.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import docker.errors
+import pytest
+import requests
+
+from jupyter_deploy.engine import client as engine_client
+from jupyter_deploy.engine import default_base
+from jupyter_deploy.engine.client import translate_docker_errors
+from jupyter_deploy.errors import (
+    BaseImageError,
+    DeployError,
+    DockerUnavailableError,
+    ImageNotFoundError,
+    RegistryAuthError,
+    ServiceNotFoundError,
+)
+
+
+def _api_error(status: int, text: str) -> docker.errors.APIError:
+    response = requests.Response()
+    response.status_code = status
+    return docker.errors.APIError(text, response=response, explanation=text)
+
+
+@pytest.mark.parametrize(("raised", "expected", "words"), [
+    (requests.exceptions.ReadTimeout("read timed out"), DockerUnavailableError, "did not answer"),
+    (requests.exceptions.ConnectionError("refused"), DockerUnavailableError, "lost the Docker"),
+    (docker.errors.NotFound("no such container", response=None), ServiceNotFoundError, "not found"),
+    (docker.errors.ImageNotFound("no such image"), ImageNotFoundError, "image not found"),
+    (_api_error(500, "disk full"), DeployError, "the engine answered disk full"),
+])
+def test_engine_failures_become_ours(raised: Exception, expected: type, words: str) -> None:
+    # When an engine call fails the way docker-py and requests report it
+    with pytest.raises(expected) as caught, translate_docker_errors("starting 'x'"):
+        raise raised
+    # Then the error is ours, names the action, and says what happened
+    assert type(caught.value) is expected
+    assert "starting 'x'" in str(caught.value) and words in str(caught.value)
+
+
+@pytest.fixture
+def debootstrap_runs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[list[str]]:
+    """debootstrap and tar, replaced by finished processes that the test decides the end of."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(default_base.shutil, "which", lambda name: f"/usr/sbin/{name}")
+    runs: list[list[str]] = []
+    monkeypatch.setattr(default_base, "_slim", lambda rootfs: None)
+    return runs
+
+
+def _finish(runs: list[list[str]], failing: str) -> Any:
+    def run(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        runs.append(args)
+        code = 1 if args[0] == failing else 0
+        return subprocess.CompletedProcess(args, code, "", f"{args[0]}: E: it went wrong")
+    return run
+
+
+@pytest.mark.parametrize(("failing", "words"), [
+    ("debootstrap", "Debian's package mirror"), ("tar", "check the free space"),
+])
+def test_an_offline_base_build_that_fails_says_why(
+    debootstrap_runs: list[list[str]], monkeypatch: pytest.MonkeyPatch, failing: str, words: str
+) -> None:
+    # Given debootstrap (or tar) ending with an error
+    monkeypatch.setattr(default_base.subprocess, "run", _finish(debootstrap_runs, failing))
+    # Then the error is ours, with advice and the tool's own last lines
+    with pytest.raises(BaseImageError, match=words) as caught:
+        default_base.rootfs_tarball(lambda line: None)
+    assert "it went wrong" in str(caught.value)
+
+
+class _Images:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def pull(self, name: str) -> Any:
+        raise self.error
+
+
+class _Client:
+    def __init__(self, error: Exception) -> None:
+        self.images = _Images(error)
+
+
+def test_a_refused_public_pull_is_not_mistaken_for_offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a public registry that answers but refuses the credentials in Docker's config
+    refused = _api_error(401, "unauthorized: incorrect username or password")
+    monkeypatch.setattr(default_base, "docker_client", lambda: _Client(refused))
+    # Then the refusal is raised as such, not turned into an offline build
+    with pytest.raises(RegistryAuthError, match="refused the credentials"):
+        default_base._try_public_pull("jupyter-deploy/python:3.11", lambda line: None)
+
+
+def test_an_unreachable_public_registry_means_an_offline_build(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lines: list[str] = []
+    unreachable = _api_error(500, "Get https://r/v2/: dial tcp: lookup r: no such host")
+    monkeypatch.setattr(default_base, "docker_client", lambda: _Client(unreachable))
+    assert default_base._try_public_pull("jupyter-deploy/python:3.11", lines.append) is False
+    assert "building jupyter-deploy/python:3.11 offline" in lines[0]
+
+
+def test_the_client_is_made_once_and_forgotten_when_the_engine_goes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a client factory that counts its pings
+    pings: list[int] = []
+
+    class Client:
+        def ping(self) -> bool:
+            pings.append(1)
+            return True
+
+    monkeypatch.setattr(engine_client, "_client", None)
+    monkeypatch.setattr(engine_client.docker, "from_env", lambda timeout: Client())
+    # When it is asked for many times, it pings once
+    first = engine_client.docker_client()
+    assert all(engine_client.docker_client() is first for _ in range(20))
+    assert len(pings) == 1
+    # And a lost connection makes the next call connect afresh
+    with pytest.raises(DockerUnavailableError), translate_docker_errors("listing"):
+        raise requests.exceptions.ConnectionError("gone")
+    assert engine_client.docker_client() is not first
