@@ -183,12 +183,14 @@ def wait_until_ready(
     """
     timeout = timeout or get_config().ready_timeout
     deadline, delay, shown = time.monotonic() + timeout, 0.05, after
+    restarts = container.attrs.get("RestartCount", 0)
     while True:
         with translate_docker_errors(f"watching container {container.name!r}"):
             container.reload()
             shown = _stream_new_lines(container, shown, log)
-        if container.status in ("exited", "dead"):
+        if _crashed(container, restarts):
             code = container.attrs["State"].get("ExitCode")
+            _stop_restarting(container)
             logs = tail(container)
             raise ContainerError(
                 f"container {container.name!r} exited with code {code} before answering. "
@@ -205,6 +207,28 @@ def wait_until_ready(
             )
         time.sleep(delay)
         delay = min(delay * 1.5, 0.5)
+
+
+def _crashed(container: Container, restarts: int) -> bool:
+    """Exited, or restarted by its restart policy since we began watching."""
+    return container.status in ("exited", "dead", "restarting") or int(
+        container.attrs.get("RestartCount", 0)) > restarts
+
+
+def keep_alive(container: Container) -> None:
+    """Let the engine bring the container back after it restarts, until someone stops it.
+
+    Set only once the server has answered, so a script whose ``init()`` fails never loops.
+    """
+    with translate_docker_errors(f"updating {container.name!r}"):
+        container.update(restart_policy={"Name": "unless-stopped"})
+
+
+def _stop_restarting(container: Container) -> None:
+    """A server that cannot start is left stopped, its log intact, not restarted in a loop."""
+    with contextlib.suppress(docker.errors.APIError):
+        container.update(restart_policy={"Name": "no"})
+        container.stop(timeout=1)
 
 
 def _stream_new_lines(container: Container, cursor: str, log: Log | None) -> str:

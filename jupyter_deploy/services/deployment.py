@@ -24,6 +24,7 @@ from jupyter_deploy.engine.containers import RunOptions
 from jupyter_deploy.errors import (
     ConfigurationError,
     ContainerError,
+    DeployError,
     ScoringError,
     ServiceNotFoundError,
 )
@@ -127,11 +128,15 @@ class Deployment:
     ) -> None:
         """Block until ``/`` answers; raise with the log tail as soon as the service dies.
 
+        Once it answers, the target keeps it alive: it comes back by itself after the engine
+        restarts (a reboot, Docker Desktop quitting), unless the user stopped it.
+
         Raises:
             ContainerError: the container exited (``init()`` failed); ``logs`` has the traceback.
             ContainerNotReadyError: still not answering after ``timeout``.
         """
         self.target.wait_until_ready(self.instance, protocol.HEALTH_PATH, timeout, log, after)
+        self.target.keep_alive(self.instance)
 
     def score(
         self, data: Any, batch_size: int | None = None, concurrency: int = 4,
@@ -321,17 +326,26 @@ def run_image(
 ) -> Deployment:
     """Start ``image`` (built here, pulled, or from a saved package) as service ``name``.
 
-    An older service of the same name is replaced. ``run_options`` are
-    :class:`~jupyter_deploy.engine.containers.RunOptions` fields (``shm_size``, ``mem_limit``,
-    ``cpus``, ``gpus``, …). ``target`` is where it runs (this machine's engine by default).
+    A running service of the same name keeps answering until the new version has answered
+    beside it (then it takes the old one's port, unless ``port`` names another); if the new
+    version fails, the old one is left as it was. A stopped one is simply replaced.
+    ``run_options`` are :class:`~jupyter_deploy.engine.containers.RunOptions` fields
+    (``shm_size``, ``mem_limit``, ``cpus``, ``gpus``, …). ``target`` is where it runs (this
+    machine's engine by default).
 
     Raises:
         ConfigurationError: the name belongs to a container this project did not make.
         PortInUseError, ContainerError, ContainerNotReadyError, DockerUnavailableError.
     """
     target = target or default_target()
-    _replace_existing(target, name)
+    existing = _our_existing(target, name)
     run_options["env"] = {**dict(run_options.pop("env", None) or {}), **dict(env or {})}
+    if existing is not None and target.status(existing) == "running":
+        old = Deployment(name, existing, target)
+        options = _run_options(name, image, port or old.port, labels, package, run_options)
+        return _redeploy(old, image, options, log)
+    if existing is not None:
+        target.remove(existing)
     options = _run_options(name, image, port, labels, package, run_options)
     deployment = Deployment(name, target.create(image, options, log), target)
     log(f"Started {name!r} on {deployment.base_url}")
@@ -341,16 +355,50 @@ def run_image(
     return deployment
 
 
-def _replace_existing(target: DeployTarget, name: str) -> None:
+def _our_existing(target: DeployTarget, name: str) -> Any | None:
+    """The instance called ``name`` if this project made it; None if there is none.
+
+    Raises:
+        ConfigurationError: something else of that name exists (it is never touched).
+    """
     existing = target.find(name)
-    if existing is None:
-        return
-    if target.labels(existing).get(LABEL_MANAGED) != "true":
+    if existing is not None and target.labels(existing).get(LABEL_MANAGED) != "true":
         raise ConfigurationError(
-            f"a container named {name!r} exists and was not made by jupyter_deploy: "
-            "choose another service name, or remove that container yourself if it is not needed."
+            f"a container named {name!r} exists and was not made by jupyter_deploy, so it is "
+            "left alone: choose another service name, or remove that container yourself "
+            f"(`docker rm -f {name}`) if it is not needed."
         )
-    target.remove(existing)
+    return existing
+
+
+def _redeploy(old: Deployment, image: str, options: RunOptions, log: Log) -> Deployment:
+    """Prove the new version beside the running one, then swap it in with rollback."""
+    trial = RunOptions(
+        name=f"{old.name}-next", env=options.env, shm_size=options.shm_size,
+        mem_limit=options.mem_limit, cpus=options.cpus, gpus=options.gpus,
+        cap_add=options.cap_add, user=options.user, volumes=options.volumes,
+        labels={k: v for k, v in options.labels.items() if k not in (LABEL_SERVICE, LABEL_SPEC)})
+    stale = _our_existing(old.target, trial.name)
+    if stale is not None:
+        old.target.remove(stale)
+    log(f"Starting the new version of {old.name!r} beside the running one …")
+    candidate = Deployment(trial.name, old.target.create(image, trial, log), old.target)
+    try:
+        candidate.wait_until_ready(log=log)
+    except DeployError as e:
+        e.message += f"\nThe running version of {old.name!r} still answers at {old.scoring_uri}."
+        raise
+    finally:
+        old.target.remove(candidate.instance)
+    log(f"The new version answers; moving {old.name!r} to it …")
+
+    def ready(new: Any) -> None:
+        Deployment(old.name, new, old.target).wait_until_ready(log=log)
+
+    instance = old.target.replace(old.instance, image, options, log, ready)
+    deployment = Deployment(old.name, instance, old.target)
+    log(f"Service {old.name!r} is healthy: {deployment.scoring_uri}")
+    return deployment
 
 
 def deploy(

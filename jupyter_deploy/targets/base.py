@@ -72,6 +72,11 @@ class DeployTarget(Protocol):
         """Restart the server process (``init()`` runs again)."""
         ...
 
+    def keep_alive(self, instance: Any) -> None:
+        """The service answered: the platform brings it back after its own restart, until the
+        user stops it."""
+        ...
+
     def scale(self, instance: Any, replicas: int) -> None:
         """Run ``replicas`` copies behind the one endpoint."""
         ...

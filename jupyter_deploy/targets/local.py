@@ -102,6 +102,10 @@ class LocalTarget:
         """Restart at once: the server's own start runs ``init()`` again."""
         containers.restart(instance.id, f"service {instance.name!r}", timeout=0)
 
+    def keep_alive(self, instance: Container) -> None:
+        """Restart policy ``unless-stopped``, set once the server has answered."""
+        containers.keep_alive(instance)
+
     def scale(self, instance: Container, replicas: int) -> None:
         """One engine, one container per service: only ``replicas=1`` is possible here.
 

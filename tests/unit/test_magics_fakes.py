@@ -92,6 +92,9 @@ class FakeTarget:
     def restart(self, instance: FakeInstance) -> None:
         instance.calls.append(("restart", None))
 
+    def keep_alive(self, instance: FakeInstance) -> None:
+        pass
+
     def scale(self, instance: FakeInstance, replicas: int) -> None:
         instance.calls.append(("scale", replicas))
 
