@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from jupyter_deploy.engine import images
 from jupyter_deploy.engine.progress import text_progress
 from jupyter_deploy.errors import ConfigurationError
 from jupyter_deploy.registry.auth import (
+    USERNAME_VARIABLE,
     login_from_environment,
 )
 from jupyter_deploy.registry.catalog import Catalog
@@ -62,21 +64,20 @@ def _login_options(parser: argparse.ArgumentParser) -> None:
 
 
 def login_from(args: argparse.Namespace, address: str) -> RegistryCredentials | None:
-    """Credentials from the options, stdin or the environment variables; None if none given.
+    """Credentials from the options and stdin, else the variables (the workspace registry only).
 
     Raises:
         ConfigurationError: ``--password-stdin`` without ``--username``.
     """
-    env_username, env_password = login_from_environment()
-    username = args.username or env_username
     if args.password_stdin:
+        username = args.username or os.environ.get(USERNAME_VARIABLE)
         if not username:
             raise ConfigurationError("--password-stdin needs --username")
         return RegistryCredentials(address, username, sys.stdin.readline().rstrip("\r\n"))
-    password = env_password
-    if username and password:
-        return RegistryCredentials(address, username, password)
-    return None
+    found = login_from_environment(address)
+    if found is not None and args.username:
+        return RegistryCredentials(address, args.username, found.password)
+    return found
 
 
 def _cmd_ls(args: argparse.Namespace) -> None:

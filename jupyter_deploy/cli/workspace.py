@@ -111,8 +111,9 @@ def _cmd_model_list(args: argparse.Namespace) -> None:
 def _cmd_image_build(args: argparse.Namespace) -> None:
     workspace = workspace_of(args)
     registry = args.registry or workspace.ensure_registry(print)
+    from_variables = login_from_environment(registry)
     password = (sys.stdin.readline().rstrip("\n") if args.password_stdin
-                else login_from_environment()[1])
+                else from_variables.password if from_variables else None)
     credentials = RegistryCredentials(registry, args.username, password)
     image = args.image if ":" in args.image.rsplit("/", 1)[-1] else f"{args.image}:latest"
     dockerfile = Path(args.context) / args.file

@@ -19,7 +19,7 @@ import docker.errors
 from jupyter_deploy.engine.client import docker_client, translate_docker_errors
 from jupyter_deploy.engine.refusals import engine_error
 from jupyter_deploy.errors import BuildError
-from jupyter_deploy.spec.reference import ImageReference
+from jupyter_deploy.spec.reference import ImageReference, registry_of, same_registry
 
 Log = Callable[[str], None]
 Event = Callable[[Mapping[str, Any]], None]
@@ -95,6 +95,23 @@ def exists(ref: str) -> bool:
     return True
 
 
+def own_login(ref: str, auth_config: Mapping[str, str] | None) -> dict[str, str] | None:
+    """``auth_config`` if it belongs to the registry ``ref`` names, else None.
+
+    Every pull and push goes through here, so a login reaches only its own registry: a
+    reference to any other host goes without it, and docker-py then offers what Docker's own
+    config and credential helpers hold for that host, or nothing. A login that names no
+    registry (no ``serveraddress``) is never sent.
+
+    Raises:
+        ImageReferenceError: ``ref`` is not a valid image reference.
+    """
+    registry = registry_of(ref)
+    if not auth_config or not same_registry(auth_config.get("serveraddress"), registry):
+        return None
+    return dict(auth_config)
+
+
 def pull(
     ref: str, auth_config: Mapping[str, str] | None = None, on_event: Event | None = None
 ) -> str:
@@ -105,12 +122,10 @@ def pull(
         RegistryUnreachableError: the registry does not answer.
         ImageReferenceError: ``ref`` is not a valid image reference.
     """
-    ImageReference.parse(ref)
     repository, tag = split_tag(ref)
     with translate_docker_errors(f"pulling {ref}"), _engine_registry_errors("pull", ref):
         stream = docker_client().api.pull(
-            repository, tag=tag, stream=True, decode=True,
-            auth_config=dict(auth_config) if auth_config else None,
+            repository, tag=tag, stream=True, decode=True, auth_config=own_login(ref, auth_config),
         )
         log = consume_stream(stream, on_event, lambda text, log: _pull_error(ref, text, log))
     status = [line for line in log if line.startswith("Status:")]
@@ -132,7 +147,7 @@ def push(
     with translate_docker_errors(f"pushing {ref}"), _engine_registry_errors("push", ref):
         stream = docker_client().api.push(
             repository, tag=tag, stream=True, decode=True,
-            auth_config=dict(auth_config) if auth_config else None,
+            auth_config=own_login(ref, auth_config),
         )
         log = consume_stream(stream, on_event, lambda text, log: _push_error(ref, text, log))
     digests = [line for line in log if "digest:" in line]

@@ -17,19 +17,16 @@ from jupyter_deploy.engine import images
 from jupyter_deploy.engine.progress import ProgressAggregator, text_progress
 from jupyter_deploy.registry.auth import login_from_environment, resolve_credentials
 from jupyter_deploy.spec.environment import Environment, RegistryCredentials
-from jupyter_deploy.spec.reference import ImageReference
-
-#: Registry Docker assumes when a reference names none.
-DEFAULT_REGISTRY = "docker.io"
+from jupyter_deploy.spec.reference import DOCKER_HUB, ImageReference
 
 
 def registry_of(image: str) -> str:
-    """The registry address an image reference points at.
+    """The registry address an image reference points at (Docker Hub when it names none).
 
     Raises:
         ImageReferenceError: ``image`` is not a valid reference.
     """
-    return ImageReference.parse(image).registry or DEFAULT_REGISTRY
+    return ImageReference.parse(image).registry or DOCKER_HUB
 
 
 def credentials_for(
@@ -44,9 +41,9 @@ def credentials_for(
     address = registry_of(image)
     if given is not None and given.has_login:
         return RegistryCredentials(address, given.username, given.password)
-    username, password = login_from_environment()
-    if username and password:
-        return RegistryCredentials(address, username, password)
+    from_variables = login_from_environment(address)
+    if from_variables is not None:
+        return from_variables
     for env in environments:
         found = resolve_credentials(address, environment=env) if env.registry else None
         if found is not None and found.has_login:

@@ -24,8 +24,10 @@ import docker.auth
 import docker.errors
 import requests
 
+from jupyter_deploy.config import get_config
 from jupyter_deploy.errors import RegistryAuthError, RegistryUnreachableError
 from jupyter_deploy.spec.environment import Environment, RegistryCredentials
+from jupyter_deploy.spec.reference import same_registry
 
 #: The one definition of the environment variables a registry login may come from (the CLI, the
 #: magics and the workspace all read these, and only through :func:`login_from_environment`).
@@ -69,7 +71,7 @@ def resolve_credentials(
     if given is not None and given.has_login:
         return RegistryCredentials(given.address or address, given.username, given.password)
     registry = environment.registry if environment else None
-    if registry is not None and registry.has_login and _same(registry.address, address):
+    if registry is not None and registry.has_login and same_registry(registry.address, address):
         return registry
     found = from_docker_config(address, docker_config)
     return found or RegistryCredentials(address)
@@ -213,13 +215,14 @@ def _token_of(response: requests.Response) -> tuple[str, float]:
     return str(token), lifetime
 
 
-def _same(configured: str | None, address: str) -> bool:
-    if not configured:
-        return False
-    strip = re.compile(r"^https?://|/+$")
-    return strip.sub("", configured) == strip.sub("", address)
+def login_from_environment(address: str) -> RegistryCredentials | None:
+    """The login in :data:`USERNAME_VARIABLE` / :data:`PASSWORD_VARIABLE`, for ``address`` only
+    when it is the workspace registry (``DeployConfig.registry_address``).
 
-
-def login_from_environment() -> tuple[str | None, str | None]:
-    """``(username, password)`` from :data:`USERNAME_VARIABLE` / :data:`PASSWORD_VARIABLE`."""
-    return os.environ.get(USERNAME_VARIABLE) or None, os.environ.get(PASSWORD_VARIABLE) or None
+    The variables name no registry, so they belong to one: the workspace's. Any other host gets
+    what Docker's config holds for it, or nothing — never these.
+    """
+    username, password = os.environ.get(USERNAME_VARIABLE), os.environ.get(PASSWORD_VARIABLE)
+    if not (username and password) or not same_registry(address, get_config().registry_address):
+        return None
+    return RegistryCredentials(address, username, password)

@@ -43,11 +43,18 @@ class RegistryCredentials:
         return bool(self.username and self.password)
 
     def auth_config(self) -> dict[str, str] | None:
-        """The ``auth_config`` docker-py expects, or None for anonymous access."""
+        """The ``auth_config`` docker-py expects, or None for anonymous access.
+
+        It carries the address it belongs to (``serveraddress``): the engine layer sends it only
+        with references to that registry, never to another host.
+        """
         if not self.has_login:
             return None
         assert self.username is not None and self.password is not None
-        return {"username": self.username, "password": self.password}
+        config = {"username": self.username, "password": self.password}
+        if self.address:
+            config["serveraddress"] = self.address
+        return config
 
 
 @dataclass(frozen=True)

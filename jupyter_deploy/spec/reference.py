@@ -61,3 +61,32 @@ class ImageReference:
         name = f"{self.registry}/{self.repository}" if self.registry else self.repository
         tag = f":{self.tag}" if self.tag else ""
         return name + tag + (f"@{self.digest}" if self.digest else "")
+
+
+#: Docker Hub's names in references and logins; Docker assumes it when a reference names none.
+DOCKER_HUB = "docker.io"
+HUB_NAMES = ("docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com")
+
+
+def registry_key(address: str | None) -> str:
+    """An address reduced to what identifies a registry: no scheme, no path, Hub's names as one.
+
+    ``https://index.docker.io/v1/`` and ``docker.io`` are the same registry; ``127.0.0.1:5000``
+    and ``127.0.0.1:5001`` are not.
+    """
+    text = re.sub(r"^[a-z]+://", "", (address or "").strip().lower()).split("/")[0]
+    return DOCKER_HUB if text in HUB_NAMES else text
+
+
+def registry_of(ref: str) -> str:
+    """The registry an image reference points at (Docker Hub when it names none).
+
+    Raises:
+        ImageReferenceError: ``ref`` is not a valid reference.
+    """
+    return registry_key(ImageReference.parse(ref).registry or DOCKER_HUB)
+
+
+def same_registry(first: str | None, second: str | None) -> bool:
+    """Whether two addresses name one registry (an empty one names none)."""
+    return bool(first and second) and registry_key(first) == registry_key(second)

@@ -64,7 +64,8 @@ def test_credentials_never_show_the_password() -> None:
     assert "s3cret" not in repr(creds)
     assert "s3cret" not in repr(env)
     assert "s3cret" not in json.dumps(env.to_dict())
-    assert creds.auth_config() == {"username": "user", "password": "s3cret"}
+    assert creds.auth_config() == {"username": "user", "password": "s3cret",
+                                   "serveraddress": "127.0.0.1:5000"}
 
 
 def test_entry_script_without_run_is_refused(tmp_path: Path) -> None:

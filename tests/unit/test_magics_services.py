@@ -80,7 +80,8 @@ def test_pull_with_a_password_variable(
     # When pulling with it
     shown = value_of(a_shell, "%deploy_pull 127.0.0.1:8999/base/custom:1 -u alice -p $secret")
     # Then the engine got the login, the status line is shown and the password nowhere
-    assert a_pull_recorder[-1]["auth"] == {"username": "alice", "password": "s3cr3t-pw"}
+    assert a_pull_recorder[-1]["auth"] == {"username": "alice", "password": "s3cr3t-pw",
+                                           "serveraddress": "127.0.0.1:8999"}
     assert "Downloaded newer image" in str(shown)
     printed = capsys.readouterr()
     assert "s3cr3t-pw" not in printed.out + printed.err + str(shown)
@@ -90,10 +91,16 @@ def test_pull_credentials_from_the_environment_variables(
     a_shell: InteractiveShell, a_pull_recorder: list[dict[str, Any]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # Given a login in the variables, which name no registry
     monkeypatch.setenv("JUPYTER_DEPLOY_REGISTRY_USERNAME", "bob")
     monkeypatch.setenv("JUPYTER_DEPLOY_REGISTRY_PASSWORD", "pw-from-env")
+    # When pulling from the workspace registry, then from another one
+    value_of(a_shell, "%deploy_pull 127.0.0.1:5000/base/custom:1")
     value_of(a_shell, "%deploy_pull 127.0.0.1:8999/base/custom:1")
-    assert a_pull_recorder[-1]["auth"] == {"username": "bob", "password": "pw-from-env"}
+    # Then the login went with the workspace registry's pull only
+    assert a_pull_recorder[0]["auth"] == {"username": "bob", "password": "pw-from-env",
+                                          "serveraddress": "127.0.0.1:5000"}
+    assert a_pull_recorder[1]["auth"] is None
 
 
 def test_a_wrong_registry_password_is_one_paragraph_without_it(

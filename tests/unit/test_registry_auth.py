@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from jupyter_deploy.engine.images import consume_stream
+from jupyter_deploy.config import get_config
+from jupyter_deploy.engine.images import consume_stream, own_login
 from jupyter_deploy.engine.refusals import engine_error
 from jupyter_deploy.errors import (
     ImageNotFoundError,
@@ -21,7 +22,13 @@ from jupyter_deploy.errors import (
     RegistryAuthError,
     RegistryUnreachableError,
 )
-from jupyter_deploy.registry.auth import from_docker_config, resolve_credentials
+from jupyter_deploy.registry.auth import (
+    PASSWORD_VARIABLE,
+    USERNAME_VARIABLE,
+    from_docker_config,
+    login_from_environment,
+    resolve_credentials,
+)
 from jupyter_deploy.spec.environment import Environment, RegistryCredentials
 
 SECRET = "s3cret-from-config"
@@ -108,3 +115,36 @@ def test_a_push_stream_with_an_error_raises_after_reading_it_all() -> None:
         consume_stream(stream(), None, lambda text, log: engine_error("push", "x:1", text, log))
     assert len(read) == 4
     assert "The push refers to repository [x]" in failed.value.push_log
+
+
+@pytest.mark.parametrize(("ref", "sent"), [
+    ("127.0.0.1:5000/base/python:3.11", True),
+    ("127.0.0.1:5001/base/python:3.11", False),      # another port is another registry
+    ("other.example:5000/base/python:3.11", False),
+    ("python:3.11", False),                           # Docker Hub
+])
+def test_a_login_goes_only_with_references_to_its_own_registry(ref: str, sent: bool) -> None:
+    # Given the login of the registry at 127.0.0.1:5000
+    login = RegistryCredentials("127.0.0.1:5000", "reader", "s3cret").auth_config()
+    # Then the engine layer hands it over for that registry's images only
+    assert (own_login(ref, login) is not None) is sent
+
+
+def test_a_login_that_names_no_registry_is_never_sent() -> None:
+    unbound = RegistryCredentials(None, "reader", "s3cret").auth_config()
+    assert own_login("127.0.0.1:5000/base/python:3.11", unbound) is None
+
+
+def test_hub_logins_match_hub_references_under_any_of_its_names() -> None:
+    login = RegistryCredentials("https://index.docker.io/v1/", "me", "pw").auth_config()
+    assert own_login("library/python:3.11", login) is not None
+
+
+def test_the_login_variables_belong_to_the_workspace_registry_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(USERNAME_VARIABLE, "bob")
+    monkeypatch.setenv(PASSWORD_VARIABLE, "from-env")
+    workspace = get_config().registry_address
+    assert login_from_environment(workspace) == RegistryCredentials(workspace, "bob", "from-env")
+    assert login_from_environment("127.0.0.1:5999") is None
