@@ -160,6 +160,12 @@ class ContainerNotReadyError(ContainerError):
     http_status = 504
 
 
+class ForeignContainerError(DeployError):
+    """A destructive action on a container this project did not make, without explicit consent."""
+
+    http_status = 409
+
+
 class ServiceNotFoundError(DeployError):
     """No service (container) of that name or id exists."""
 

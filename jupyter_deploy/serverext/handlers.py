@@ -152,11 +152,17 @@ class StatsHandler(DeployHandler):
 
 
 class ActionHandler(DeployHandler):
-    """``POST containers/<id>/{stop,remove,restart}``."""
+    """``POST containers/<id>/{stop,remove,restart}``, body ``{"not_ours": true}`` to act on a
+    container this project did not make (refused with 409 otherwise)."""
 
     @web.authenticated
     async def post(self, ref: str, action: str) -> None:
-        await self.answer(self.manager.act, ref, action)
+        try:
+            not_ours = self.json_body().get("not_ours") is True
+        except ConfigurationError as e:
+            await self.answer(_raise, e)
+            return
+        await self.answer(self.manager.act, ref, action, not_ours)
 
 
 def _raise(error: DeployError) -> None:

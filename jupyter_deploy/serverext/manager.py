@@ -14,7 +14,11 @@ from typing import Any
 from jupyter_deploy._version import __version__
 from jupyter_deploy.config import get_config
 from jupyter_deploy.engine.images import pull as pull_image
-from jupyter_deploy.errors import ConfigurationError, RegistryNotFoundError
+from jupyter_deploy.errors import (
+    ConfigurationError,
+    ForeignContainerError,
+    RegistryNotFoundError,
+)
 from jupyter_deploy.services import inventory
 from jupyter_deploy.spec.environment import RegistryCredentials
 from jupyter_deploy.spec.reference import ImageReference
@@ -95,21 +99,32 @@ class DeployManager:
         item["snippet"] = scoring_snippet(item["service"]) if item["service"] else None
         return item
 
-    def act(self, ref: str, action: str) -> dict[str, Any]:
+    def act(self, ref: str, action: str, not_ours: bool = False) -> dict[str, Any]:
         """Run ``stop``, ``restart`` or ``remove`` on a container.
+
+        A container this project did not make is acted on only when ``not_ours`` says the user
+        confirmed it: it may be another tool's or another person's.
 
         Raises:
             ConfigurationError: an unknown action or a malformed reference.
+            ForeignContainerError: the container is not ours and ``not_ours`` is false.
             ServiceNotFoundError: no such container.
         """
+        if action not in ("stop", "restart", "remove"):
+            raise ConfigurationError(f"unknown action {action!r}: use stop, restart or remove.")
+        summary = inventory.get_container(ref)
+        if not summary["ours"] and not not_ours:
+            raise ForeignContainerError(
+                f"container {summary['name']!r} was not made by jupyter_deploy, so it was not "
+                f"touched: to {action} it anyway, confirm that it is not ours "
+                '(send {"not_ours": true}).'
+            )
         if action == "stop":
             return self.container(inventory.stop(ref)["id"])
         if action == "restart":
             return self.container(inventory.restart(ref)["id"])
-        if action == "remove":
-            inventory.remove(ref)
-            return {"id": ref, "removed": True}
-        raise ConfigurationError(f"unknown action {action!r}: use stop, restart or remove.")
+        inventory.remove(ref)
+        return {"id": ref, "removed": True}
 
     def pull(self, reference: str) -> dict[str, Any]:
         """Pull an image into the engine, with the credentials of its registry if we have them.

@@ -47,6 +47,18 @@ const VERBS: Record<ContainerAction, [string, string]> = {
   remove: ['Remove', 'removed']
 };
 
+/** The second question for a container jupyter_deploy did not make: it may be someone else's. */
+async function confirmNotOurs(container: IContainer, verb: string): Promise<boolean> {
+  const answer = await showDialog({
+    title: `${container.name} is not ours`,
+    body:
+      `${container.name} (${container.image}) was not made by jupyter_deploy: it may belong ` +
+      `to another tool or another person. ${verb} it anyway?`,
+    buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: `${verb} anyway` })]
+  });
+  return answer.button.accept;
+}
+
 function makeActions(app: JupyterFrontEnd, model: DeployModel): IActions {
   return {
     async act(container: IContainer, action: ContainerAction): Promise<void> {
@@ -62,8 +74,11 @@ function makeActions(app: JupyterFrontEnd, model: DeployModel): IActions {
       if (!answer.button.accept) {
         return;
       }
+      if (!container.ours && !(await confirmNotOurs(container, verb))) {
+        return;
+      }
       try {
-        await model.act(container.id, action);
+        await model.act(container.id, action, !container.ours);
         Notification.success(`${container.name} ${done}.`, { autoClose: 3000 });
       } catch (error) {
         Notification.error(describe(error).message, { autoClose: 8000 });

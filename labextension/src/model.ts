@@ -149,9 +149,15 @@ export class DeployModel {
     this._changed.emit();
   }
 
-  /** Stop, restart or remove a container, then refresh. */
-  async act(id: string, action: ContainerAction): Promise<void> {
-    await requestAPI(`containers/${segment(id)}/${action}`, { method: 'POST' });
+  /**
+   * Stop, restart or remove a container, then refresh. The server refuses (409) to touch a
+   * container this project did not make unless `notOurs` says the user confirmed it.
+   */
+  async act(id: string, action: ContainerAction, notOurs = false): Promise<void> {
+    await requestAPI(`containers/${segment(id)}/${action}`, {
+      method: 'POST',
+      body: JSON.stringify({ not_ours: notOurs })
+    });
     await this.refreshNow();
   }
 

@@ -1,0 +1,71 @@
+"""Stopping a container jupyter_deploy did not make asks twice, the second time naming it as not
+ours; cancelling leaves it running (JupyterLab in Chromium, the real engine)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import docker.errors
+import pytest
+from lab_helpers import SIDEBAR, LabServer, open_sidebar, screenshot
+
+from jupyter_deploy.config import get_config
+from jupyter_deploy.engine.client import docker_client
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture
+def a_foreign_container(a_service_name: str, test_labels: dict[str, str]) -> Iterator[Any]:
+    """A running container without our labels (only the run's test label, for clean-up)."""
+    container = docker_client().containers.run(
+        get_config().default_base_image, ["sleep", "600"], name=a_service_name, detach=True,
+        labels=test_labels)
+    yield container
+    with contextlib.suppress(docker.errors.NotFound):
+        container.remove(force=True)
+
+
+def _dialog_text(page: Any) -> str:
+    return str(page.wait_for_selector(".jp-Dialog").inner_text())
+
+
+def _press(page: Any, label: str) -> None:
+    """Press ``label`` in the open dialog and wait until that dialog (not a next one) is gone."""
+    dialog = page.wait_for_selector(".jp-Dialog")
+    dialog.query_selector(f'button:has-text("{label}")').click()
+    dialog.wait_for_element_state("hidden")
+
+
+def test_stopping_a_container_not_ours_asks_a_second_time(
+    a_lab_server: Callable[..., LabServer], a_page: Any, a_foreign_container: Any,
+) -> None:
+    # Given the sidebar lists a running container that jupyter_deploy did not make
+    posted: list[str] = []
+    a_page.on("request", lambda r: posted.append(r.url) if r.method == "POST" else None)
+    open_sidebar(a_page, a_lab_server([]))
+    name = a_foreign_container.name
+    row = f'{SIDEBAR} .jp-DeployContainer-row[data-name="{name}"]'
+    a_page.wait_for_selector(f'{row}[data-state="running"]', timeout=30_000)
+    # When the user presses Stop and confirms once
+    a_page.click(f"{row} .jp-DeployRow-stop")
+    assert name in _dialog_text(a_page)
+    _press(a_page, "Stop")
+    # Then a second question names it as not ours; cancelling leaves it running
+    second = _dialog_text(a_page)
+    screenshot(a_page, "sidebar-confirm-not-ours")
+    assert f"{name} is not ours" in second and "not made by jupyter_deploy" in second
+    _press(a_page, "Cancel")
+    # (the request would leave as the dialog closes: none did)
+    assert not [url for url in posted if f"/containers/{name}/" in url]
+    a_foreign_container.reload()
+    assert a_foreign_container.status == "running"
+    # When the user confirms both times, it stops
+    a_page.click(f"{row} .jp-DeployRow-stop")
+    _press(a_page, "Stop")
+    _press(a_page, "Stop anyway")
+    a_page.wait_for_selector(f'{row}[data-state="exited"]', timeout=30_000)
+    a_foreign_container.reload()
+    assert a_foreign_container.status == "exited"
