@@ -166,10 +166,20 @@ class ForeignContainerError(DeployError):
     http_status = 409
 
 
-class ServiceNotFoundError(DeployError):
-    """No service (container) of that name or id exists."""
+class NotFoundError(DeployError):
+    """The engine has nothing of that name or id (a network, a volume, …)."""
 
     http_status = 404
+
+
+class ServiceNotFoundError(NotFoundError):
+    """No service (container) of that name or id exists."""
+
+
+class ConflictError(DeployError):
+    """The engine refused because of its current state (a name in use, a container running)."""
+
+    http_status = 409
 
 
 class ScoringError(DeployError):

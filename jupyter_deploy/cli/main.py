@@ -7,6 +7,7 @@ a one-paragraph message on stderr and exit status 1, never a traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -49,8 +50,13 @@ def _cmd_serve(args: argparse.Namespace) -> None:
         serve_entry_script(args.entry_script, model_dir=args.model_dir, port=args.port,
                            workers=args.workers, host=args.host)
     except OSError as e:
-        raise PortInUseError(
-            f"cannot listen on {args.host}:{args.port} ({e.strerror}): pass another --port."
+        if e.errno == errno.EADDRINUSE:
+            raise PortInUseError(
+                f"cannot listen on {args.host}:{args.port}: the port is taken; pass another "
+                "--port.") from e
+        raise ConfigurationError(
+            f"cannot serve on {args.host}:{args.port} ({e.strerror or e}): check --host and "
+            "--port (ports below 1024 need root), and that the model folder is readable."
         ) from e
 
 

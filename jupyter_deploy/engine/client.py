@@ -18,9 +18,11 @@ import requests.exceptions
 
 from jupyter_deploy.errors import (
     ConfigurationError,
+    ConflictError,
     DeployError,
     DockerUnavailableError,
     ImageNotFoundError,
+    NotFoundError,
     ServiceNotFoundError,
 )
 
@@ -87,9 +89,12 @@ def translate_docker_errors(what: str) -> Iterator[None]:
     except docker.errors.ImageNotFound as e:
         raise ImageNotFoundError(f"{what}: image not found ({_explain(e)})") from e
     except docker.errors.NotFound as e:
-        raise ServiceNotFoundError(f"{what}: not found ({_explain(e)})") from e
+        found = ServiceNotFoundError if "container" in _explain(e).lower() else NotFoundError
+        raise found(f"{what}: not found ({_explain(e)})") from e
     except docker.errors.APIError as e:
-        if e.status_code is not None and 400 <= e.status_code < 500:
+        if e.status_code == 409:
+            raise ConflictError(f"{what}: the engine refused: {_explain(e)}") from e
+        if e.status_code in (400, 422):
             raise ConfigurationError(f"{what}: {_explain(e)}") from e
         raise DeployError(f"{what}: the engine answered {_explain(e)}") from e
     except requests.exceptions.Timeout as e:

@@ -169,7 +169,12 @@ class DeployMagics(Magics):
             return native
         if Path(ref).is_file():
             return environment_io.load(ref)
-        registered = _registered_environment(ref)
+        try:
+            registered = _registered_environment(ref)
+        except DeployError as e:
+            raise ConfigurationError(
+                f"no environment named {ref!r} in this notebook, and the workspace that could "
+                f"hold it cannot be read: {e.message}") from e
         if registered is not None:
             return registered
         known = ", ".join(sorted(self.environments)) or "none yet"
@@ -350,12 +355,13 @@ class DeployMagics(Magics):
 
 
 def _registered_environment(name: str) -> Environment | None:
-    """The latest version of ``name`` in the current workspace, if there is one."""
-    try:
-        workspace = Workspace.from_config()
-        return workspace.get_environment(name) if workspace.environment_versions(name) else None
-    except DeployError:  # an unreadable workspace config says nothing about this name
-        return None
+    """The latest version of ``name`` in the current workspace, if there is one.
+
+    Raises:
+        DeployError: the workspace's config cannot be read (said, not hidden).
+    """
+    workspace = Workspace.from_config()
+    return workspace.get_environment(name) if workspace.environment_versions(name) else None
 
 
 def _quiet(_: str) -> None:

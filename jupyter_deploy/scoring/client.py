@@ -7,6 +7,7 @@ fails, so the user sees why without a client-side traceback.
 
 from __future__ import annotations
 
+import datetime
 import json
 import time
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from typing import Any
 
 import requests
 
-from jupyter_deploy.errors import ScoringError
+from jupyter_deploy.errors import ConfigurationError, ScoringError
 from jupyter_deploy.server import protocol
 
 
@@ -24,13 +25,21 @@ def to_payload(data: Any) -> str:
     """The JSON request body for ``data``.
 
     A string is sent as is (it is already JSON); a dict as is; anything row-like is wrapped as
-    ``{"data": rows}``.
+    ``{"data": rows}``. numpy values, sets and tuples become lists; dates and times their ISO
+    text.
+
+    Raises:
+        ConfigurationError: a value JSON cannot carry (its type is named).
     """
     if isinstance(data, str | bytes):
         return data.decode() if isinstance(data, bytes) else data
-    if isinstance(data, dict):
-        return json.dumps(data, default=_plain)
-    return json.dumps({"data": _rows(data)}, default=_plain)
+    try:
+        if isinstance(data, dict):
+            return json.dumps(data, default=_plain)
+        return json.dumps({"data": _rows(data)}, default=_plain)
+    except (TypeError, ValueError) as e:
+        raise ConfigurationError(f"cannot send this data as JSON: {e}. Convert it to lists, "
+                                 "numbers and strings (or a DataFrame) first.") from e
 
 
 def _rows(data: Any) -> Any:
@@ -46,7 +55,11 @@ def _plain(value: Any) -> Any:
         return value.tolist()
     if hasattr(value, "item"):
         return value.item()
-    raise TypeError(f"cannot send a {type(value).__name__} as JSON")
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=repr)
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    raise TypeError(f"a {type(value).__name__} has no JSON form")
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_deploy.config import LABEL_PREFIX
+from jupyter_deploy.errors import ConfigurationError
 from jupyter_deploy.spec.environment import Environment, RegistryCredentials
 from jupyter_deploy.spec.package import ModelFiles, PackageSpec
 
@@ -53,12 +54,23 @@ class ServiceRecord:
 
     @classmethod
     def from_labels(cls, labels: Mapping[str, str]) -> ServiceRecord:
-        """Read a record back; tolerate records without a package (plain images)."""
-        data = json.loads(labels.get(LABEL_SPEC) or "{}")
-        package = data.get("package")
-        spec = _spec_from_dict(data.get("name", ""), package) if package else None
-        return cls(data.get("name") or labels.get(LABEL_SERVICE, ""), data.get("image", ""),
-                   spec, data.get("run_options") or {})
+        """Read a record back; tolerate records without a package (plain images).
+
+        Raises:
+            ConfigurationError: the label was changed by hand or by another tool.
+        """
+        name = labels.get(LABEL_SERVICE, "")
+        try:
+            data = json.loads(labels.get(LABEL_SPEC) or "{}")
+            package = data.get("package")
+            spec = _spec_from_dict(data.get("name", ""), package) if package else None
+            return cls(data.get("name") or name, data.get("image", ""), spec,
+                       data.get("run_options") or {})
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            raise ConfigurationError(
+                f"the {LABEL_SPEC} label of service {name!r} is not one jupyter_deploy wrote "
+                f"({type(e).__name__}: {e}): deploy the service again to rewrite it."
+            ) from e
 
 
 def _spec_from_dict(name: str, package: Mapping[str, Any]) -> PackageSpec:

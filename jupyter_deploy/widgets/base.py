@@ -86,12 +86,13 @@ class Panel(w.VBox):
             self.say(f"{what} failed: {e.message.splitlines()[0]}", "error")
             self.log(f"{what} failed:\n{e}")
             self.failed()
-            return None
-        except Exception:
+            raise
+        except Exception as e:
             self.say(f"{what} failed with an unexpected error (see below).", "error")
             self.log(traceback.format_exc())
             self.failed()
-            return None
+            raise DeployError(f"{what} failed unexpectedly ({type(e).__name__}: {e}); the "
+                              "panel's log has the traceback.") from e
         finally:
             self.set_busy(False)
 
@@ -116,7 +117,11 @@ class Panel(w.VBox):
         return []
 
     def wait(self, timeout: float | None = None) -> Any:
-        """Block until the last background job ends and return its result (for scripts, tests)."""
+        """Block until the last background job ends and return its result (for scripts, tests).
+
+        Raises:
+            DeployError: the job failed (the panel shows it too).
+        """
         return self.last_job.result(timeout) if self.last_job is not None else None
 
 

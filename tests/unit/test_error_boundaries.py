@@ -6,6 +6,10 @@ classes, a finished ``subprocess`` run), one test per boundary.
 
 from __future__ import annotations
 
+import datetime as dt
+import errno
+import json
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -19,12 +23,18 @@ from jupyter_deploy.engine import default_base
 from jupyter_deploy.engine.client import translate_docker_errors
 from jupyter_deploy.errors import (
     BaseImageError,
+    ConfigurationError,
+    ConflictError,
     DeployError,
     DockerUnavailableError,
     ImageNotFoundError,
+    NotFoundError,
+    PortInUseError,
     RegistryAuthError,
     ServiceNotFoundError,
 )
+from jupyter_deploy.scoring.client import to_payload
+from jupyter_deploy.spec.record import LABEL_SERVICE, LABEL_SPEC, ServiceRecord
 
 
 def _api_error(status: int, text: str) -> docker.errors.APIError:
@@ -39,6 +49,11 @@ def _api_error(status: int, text: str) -> docker.errors.APIError:
     (docker.errors.NotFound("no such container", response=None), ServiceNotFoundError, "not found"),
     (docker.errors.ImageNotFound("no such image"), ImageNotFoundError, "image not found"),
     (_api_error(500, "disk full"), DeployError, "the engine answered disk full"),
+    (docker.errors.NotFound("network jd-net not found", response=None), NotFoundError,
+     "not found"),
+    (_api_error(409, "Conflict. The container name is already in use"), ConflictError,
+     "already in use"),
+    (_api_error(400, "invalid reference format"), ConfigurationError, "invalid reference"),
 ])
 def test_engine_failures_become_ours(raised: Exception, expected: type, words: str) -> None:
     # When an engine call fails the way docker-py and requests report it
@@ -134,3 +149,41 @@ def test_the_client_is_made_once_and_forgotten_when_the_engine_goes(
     with pytest.raises(DockerUnavailableError), translate_docker_errors("listing"):
         raise requests.exceptions.ConnectionError("gone")
     assert engine_client.docker_client() is not first
+
+
+def test_sets_and_dates_are_sent_and_other_objects_are_named() -> None:
+    # Given rows with a set and a date
+    body = json.loads(to_payload({"data": [[{2, 1}, dt.date(2026, 12, 1)]]}))
+    # Then they travel as a list and ISO text
+    assert body == {"data": [[[1, 2], "2026-12-01"]]}
+    # And an object with no JSON form is our error, naming its type
+    with pytest.raises(ConfigurationError, match="object has no JSON form"):
+        to_payload([[object()]])
+
+
+@pytest.mark.parametrize("spec", ["{not json", '{"package": {"models": "x"}}', "[]"])
+def test_a_label_changed_by_hand_is_our_error(spec: str) -> None:
+    labels = {LABEL_SERVICE: "svc", LABEL_SPEC: spec}
+    with pytest.raises(ConfigurationError, match="deploy the service again"):
+        ServiceRecord.from_labels(labels)
+
+
+@pytest.mark.parametrize(("code", "expected", "words"), [
+    (errno.EADDRINUSE, PortInUseError, "the port is taken"),
+    (errno.EACCES, ConfigurationError, "ports below 1024 need root"),
+])
+def test_serve_tells_a_taken_port_from_other_failures(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, code: int, expected: type, words: str
+) -> None:
+    from jupyter_deploy.cli.main import _cmd_serve, build_parser
+    from jupyter_deploy.server import server
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(server, "serve_entry_script", refuse)
+    script = tmp_path / "score.py"
+    script.write_text("def init():\n    pass\n\ndef run(raw):\n    return raw\n")
+    with pytest.raises(expected, match=words):
+        _cmd_serve(build_parser().parse_args(
+            ["serve", "--entry-script", str(script), "--port", "80"]))

@@ -151,7 +151,9 @@ def test_a_failed_launch_says_why_in_the_panel(a_core: FakeCore) -> None:
     panel = DeployPanel("svc")
     panel.port.value = 8953
     panel.launch_button.click()
-    panel.wait()
+    # Then wait() raises the failure (a script can tell), and the panel says why
+    with pytest.raises(PortInUseError):
+        panel.wait()
     assert "taken by process" in status(panel) and "failed" in status(panel)
     assert "pass another port" in shown(panel) and panel.progress.bar_style == "danger"
 
