@@ -16,29 +16,14 @@ from jupyter_deploy._version import __version__
 from jupyter_deploy.cli import registry as registry_cli
 from jupyter_deploy.cli import services as services_cli
 from jupyter_deploy.cli import workspace as workspace_cli
+from jupyter_deploy.cli.deploying import add_deploy_arguments
 from jupyter_deploy.errors import ConfigurationError, DeployError, PortInUseError
 from jupyter_deploy.server import protocol
-from jupyter_deploy.services.deployment import deploy
-from jupyter_deploy.services.options import deploy_config_port, resolve_package
 from jupyter_deploy.services.provision import provision
-from jupyter_deploy.spec.formats import load
-from jupyter_deploy.spec.options import DeployOptions, add_deploy_options
 
 
 def _cmd_setup(args: argparse.Namespace) -> None:
     provision()
-
-
-def _cmd_deploy(args: argparse.Namespace) -> None:
-    options = DeployOptions.from_namespace(args)
-    if not (options.entry_script or options.inference_config or Path("score.py").is_file()):
-        raise ConfigurationError("deploy needs --entry-script score.py or --ic config.json")
-    env = load(options.environment) if options.environment else None
-    spec = resolve_package(args.name, options, env, workspace_cli.workspace_of(args))
-    service = deploy(args.name, spec.entry_script, spec.models, spec.environment,
-                     port=options.port or deploy_config_port(options.deploy_config),
-                     source_dir=spec.source_dir, labels=options.label_dict, log=print)
-    print(f"{service.name}: {service.state} at {service.scoring_uri}")
 
 
 def _cmd_serve(args: argparse.Namespace) -> None:
@@ -69,9 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
                    ).set_defaults(func=_cmd_setup)
     p = sub.add_parser("deploy", help="package and launch a model as a local web service")
     p.add_argument("name")
-    add_deploy_options(p)  # the options %deploy shares, from their one definition
-    workspace_cli.add_workspace_option(p)
-    p.set_defaults(func=_cmd_deploy)
+    add_deploy_arguments(p)  # the options %deploy shares, from their one definition
     p = sub.add_parser("serve", help="run score.py on this host with the in-image scoring server")
     p.add_argument("--entry-script", "--entry_script", required=True)
     p.add_argument("--model-dir", "--model_dir", help="folder given to init() as AZUREML_MODEL_DIR")

@@ -15,14 +15,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from jupyter_deploy.cli.common import add_workspace_option, workspace_of
+from jupyter_deploy.cli.deploying import add_deploy_arguments
 from jupyter_deploy.engine.base_images import build_base
 from jupyter_deploy.errors import ConfigurationError
 from jupyter_deploy.registry.auth import PASSWORD_VARIABLE, login_from_environment
 from jupyter_deploy.services.options import resolve_package
 from jupyter_deploy.services.packages import package_dockerfile, package_image
-from jupyter_deploy.services.workspace import Workspace
 from jupyter_deploy.spec.environment import RegistryCredentials
-from jupyter_deploy.spec.options import DeployOptions
+from jupyter_deploy.spec.options import DeployOptions, parse_labels
 
 
 def add_parsers(sub: Any) -> None:
@@ -38,6 +39,10 @@ def add_parsers(sub: Any) -> None:
     p = actions.add_parser("list", help="the latest version of each registered model")
     _workspace_option(p)
     p.set_defaults(func=_cmd_model_list)
+    p = actions.add_parser("deploy", help="deploy registered models as a web service (the "
+                           "seeds' `az ml model deploy -n NAME -m name:version --ic … --dc …`)")
+    p.add_argument("-n", "--name", required=True, help="service name")
+    add_deploy_arguments(p)
 
     image = sub.add_parser("image", help="custom base images")
     actions = image.add_subparsers(dest="action", required=True)
@@ -66,14 +71,10 @@ def add_parsers(sub: Any) -> None:
     _workspace_option(p)
     p.set_defaults(func=_cmd_workspace_registry)
     p = actions.add_parser("show", help="print the workspace's details as JSON")
+    p.add_argument("--query", help="one detail, as `az ml workspace show --query KEY` prints it "
+                   "(e.g. containerRegistry)")
     _workspace_option(p)
     p.set_defaults(func=_cmd_workspace_show)
-
-
-def add_workspace_option(parser: argparse.ArgumentParser) -> None:
-    """``-w/--workspace``: which workspace's models and registry a command uses."""
-    parser.add_argument("-w", "--workspace", help="workspace folder or config.json "
-                        "(default: config.json here or above, else the default workspace)")
 
 
 def _workspace_option(parser: argparse.ArgumentParser) -> None:
@@ -83,19 +84,7 @@ def _workspace_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _labels(args: argparse.Namespace) -> dict[str, str]:
-    pairs = [item.partition("=") for item in getattr(args, "label", [])]
-    bad = [key for key, sep, _ in pairs if not sep or not key]
-    if bad:
-        raise ConfigurationError(f"--label takes KEY=VALUE, got {bad[0]!r}")
-    return {key: value for key, _, value in pairs}
-
-
-def workspace_of(args: argparse.Namespace) -> Workspace:
-    """The workspace ``-w`` names, else ``config.json`` here or above, else the default one."""
-    path = Path(args.workspace) if getattr(args, "workspace", None) else None
-    if path is None or path.is_file() or (path / "config.json").is_file():
-        return Workspace.from_config(path)
-    return Workspace(path)
+    return dict(parse_labels(getattr(args, "label", []), "jupyter-deploy"))
 
 
 def _cmd_model_register(args: argparse.Namespace) -> None:
@@ -138,4 +127,10 @@ def _cmd_workspace_registry(args: argparse.Namespace) -> None:
 
 
 def _cmd_workspace_show(args: argparse.Namespace) -> None:
-    print(json.dumps(workspace_of(args).get_details(), indent=2))
+    details: Any = workspace_of(args).get_details()
+    for key in (args.query or "").split(".") if args.query else ():
+        if not isinstance(details, dict) or key not in details:
+            raise ConfigurationError(f"--query {args.query}: no {key!r} in the workspace's "
+                                     f"details (there are: {', '.join(details)})")
+        details = details[key]
+    print(json.dumps(details, indent=2))

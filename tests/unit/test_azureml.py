@@ -184,3 +184,15 @@ def test_a_conda_dependencies_file_is_read(tmp_path: Path):
     env = Environment("withfile")
     env.python.conda_dependencies_file = str(tmp_path / "env.yml")
     assert env.to_native().pip == ("requests==2.32.3",)
+
+
+def test_a_new_environment_names_the_default_base_image_and_a_dockerfile_replaces_it():
+    # Given a new SDK environment, as the seeds make one
+    env = Environment(name="myenv")
+    # Then its docker section names the base image it will use, as the SDK's does
+    assert env.docker.base_image == get_config().default_base_image
+    # And setting a Dockerfile clears the image (the two exclude each other), and back
+    env.docker.base_dockerfile = "FROM python:3.11-slim\n"
+    assert env.docker.base_image is None
+    env.docker.base_image = "127.0.0.1:5000/base/custom:1"
+    assert env.docker.base_dockerfile is None

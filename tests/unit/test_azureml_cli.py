@@ -73,3 +73,27 @@ def test_a_bad_deployment_config_is_named(tmp_path: Path, capsys: pytest.Capture
                  str(tmp_path / "dc.json"), "-w", str(tmp_path / "ws")])
     assert code == 1
     assert "port must be a number" in capsys.readouterr().err
+
+
+def test_workspace_show_answers_a_query_like_the_sdk_cli(
+    a_workspace_folder: Path, capsys: pytest.CaptureFixture[str]
+):
+    # When the registry is asked for as `az ml workspace show --query containerRegistry` does
+    assert main(["workspace", "show", "--query", "containerRegistry",
+                 "-w", str(a_workspace_folder)]) == 0
+    # Then the answer is that value as JSON, nothing else
+    assert json.loads(capsys.readouterr().out) == get_config().registry_address
+    # And a key it does not have is named, with the keys there are
+    assert main(["workspace", "show", "--query", "nope", "-w", str(a_workspace_folder)]) == 1
+    assert "containerRegistry" in capsys.readouterr().err
+
+
+def test_model_deploy_takes_the_seeds_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    # Given the seeds' command line with an unknown compute target
+    (tmp_path / "ic.json").write_text(json.dumps({"entryScript": "score.py"}))
+    code = main(["model", "deploy", "-n", "myservice", "-m", "mymodel:1", "--ic",
+                 str(tmp_path / "ic.json"), "--dc", str(tmp_path / "dc.json"), "--ct", "aks-1",
+                 "-w", str(tmp_path / "ws")])
+    # Then every option parsed, and the target is refused by name before anything is built
+    assert code == 1
+    assert "no compute target named 'aks-1'" in capsys.readouterr().err

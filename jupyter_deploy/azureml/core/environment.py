@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_deploy.azureml.core.container_registry import ContainerRegistry
+from jupyter_deploy.config import get_config
 from jupyter_deploy.errors import ConfigurationError
 from jupyter_deploy.services.workspace import Workspace as NativeWorkspace
 from jupyter_deploy.spec import formats as environment_io
@@ -26,13 +27,37 @@ class DockerSection:
 
     def __init__(self) -> None:
         self.enabled = False
-        self.base_image: str | None = None
-        self.base_dockerfile: str | None = None
+        # The SDK starts every environment on its default image, and setting a Dockerfile
+        # clears the image (they exclude each other): ours is DeployConfig.default_base_image.
+        self._base_image: str | None = get_config().default_base_image
+        self._base_dockerfile: str | None = None
         self.base_image_registry = ContainerRegistry()
         self.arguments: list[str] = []
         self.shm_size: str | None = None
         self.shared_volumes = True
         self.gpu_support = False
+
+    @property
+    def base_image(self) -> str | None:
+        """The image to build on (the default base image until set)."""
+        return self._base_image
+
+    @base_image.setter
+    def base_image(self, value: str | None) -> None:
+        self._base_image = value
+        if value:
+            self._base_dockerfile = None
+
+    @property
+    def base_dockerfile(self) -> str | None:
+        """Dockerfile text to build the base from; setting it clears ``base_image``."""
+        return self._base_dockerfile
+
+    @base_dockerfile.setter
+    def base_dockerfile(self, value: str | None) -> None:
+        self._base_dockerfile = value
+        if value:
+            self._base_image = None
 
     def __repr__(self) -> str:
         return (f"DockerSection(enabled={self.enabled}, base_image={self.base_image!r}, "

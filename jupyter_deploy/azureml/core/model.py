@@ -263,11 +263,12 @@ class ModelPackage:
         """The log of the build."""
         return "\n".join(self._log)
 
-    def pull(self) -> str:
-        """Pull the image into the local engine; prints ``Status: … for <image>``."""
+    def pull(self) -> None:
+        """Pull the image into the local engine; prints ``Status: … for <image>`` (the SDK's
+        ``ModelPackage.pull()`` prints the status and returns nothing)."""
         self.wait_for_creation()
         assert self._package is not None
-        return self._package.pull()
+        self._package.pull()
 
     def save(self, output_directory: str) -> None:
         """Write the build context (Dockerfile, model, entry script, server, wheels)."""
