@@ -24,7 +24,7 @@ from jupyter_deploy.spec.environment import Environment, parse_requirement
 from jupyter_deploy.errors import ConfigurationError, DependencyError, EntryScriptError
 from jupyter_deploy.server import protocol
 from jupyter_deploy.spec.package import ModelFiles, PackageSpec, check_entry_script
-from jupyter_deploy.build.wheelhouse import download
+from jupyter_deploy.build.wheelhouse import download, platforms_for
 
 VENV = "/opt/jupyter-deploy/venv"
 #: The in-image server package, copied whole into every context.
@@ -55,12 +55,15 @@ class BuildContext:
 
 
 def write_build_context(
-    spec: PackageSpec, dest: Path, log: Log | None = None, base_has_conda: bool = False
+    spec: PackageSpec, dest: Path, log: Log | None = None, base_has_conda: bool = False,
+    architecture: str = "x86_64",
 ) -> BuildContext:
     """Write the complete build context for ``spec`` into ``dest`` (emptied first).
 
-    ``base_has_conda`` says whether the base image has conda: the engine layer knows, and its
-    caller passes the answer in, so that writing a context never talks to the engine.
+    ``base_has_conda`` says whether the base image has conda, ``architecture`` what machine the
+    engine runs (wheels are picked for it, and for ``spec.environment.image_python``): the
+    engine layer knows both, and its caller passes them in, so writing a context never talks to
+    the engine.
 
     Raises:
         EntryScriptError, DependencyError, ConfigurationError: bad inputs, before any build.
@@ -74,7 +77,7 @@ def write_build_context(
     warnings: tuple[str, ...] = tuple(python_warnings(env))
     if not env.user_managed:
         lines = [*protocol.SERVER_REQUIREMENTS, *pip_requirements(env)]
-        house = download(lines, env.image_python, log=log)
+        house = download(lines, env.image_python, platforms_for(architecture), log=log)
         house.copy_to(dest / "wheels")
         shutil.copyfile(Path(__file__).with_name(STRIP_TOOL), dest / "wheels" / STRIP_TOOL)
         warnings += house.warnings

@@ -25,13 +25,28 @@ from jupyter_deploy.config import cache_dir
 from jupyter_deploy.spec.environment import parse_requirement, unpinned
 from jupyter_deploy.errors import DependencyError
 
-#: manylinux tags a glibc-based x86_64 image accepts (Debian 12 has glibc 2.36).
-PLATFORMS: tuple[str, ...] = (
-    "manylinux_2_28_x86_64",
-    "manylinux_2_17_x86_64",
-    "manylinux2014_x86_64",
-    "linux_x86_64",
-)
+#: The engine's names for a machine, as wheel tags spell them.
+_ARCHITECTURES = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64",
+                  "arm64": "aarch64"}
+
+
+def platforms_for(architecture: str) -> tuple[str, ...]:
+    """The manylinux tags a glibc-based image on ``architecture`` accepts (Debian 12: glibc 2.36).
+
+    Raises:
+        DependencyError: an architecture we have no wheel tags for.
+    """
+    machine = _ARCHITECTURES.get(architecture.lower())
+    if machine is None:
+        raise DependencyError(
+            f"the engine runs on {architecture}, for which jupyter_deploy cannot pick wheels: "
+            "use an x86_64 or arm64 engine, or a user-managed environment.")
+    return (f"manylinux_2_28_{machine}", f"manylinux_2_17_{machine}", f"manylinux2014_{machine}",
+            f"linux_{machine}")
+
+
+#: The tags of an x86_64 image (the default when the engine is not asked).
+PLATFORMS: tuple[str, ...] = platforms_for("x86_64")
 
 #: pip itself goes into every wheelhouse: base images need not have pip.
 PIP_REQUIREMENT = "pip"

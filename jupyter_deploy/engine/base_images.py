@@ -10,6 +10,7 @@ deployment reuses it. Registry credentials are passed to the engine in memory on
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import docker.errors
 
+from jupyter_deploy.config import LABEL_MANAGED, cache_dir
 from jupyter_deploy.engine import images
 from jupyter_deploy.engine.client import docker_client, translate_docker_errors
 from jupyter_deploy.errors import ConfigurationError
@@ -144,3 +146,51 @@ def has_conda(env: Environment) -> bool:
         except docker.errors.ImageNotFound:
             return False
     return any("conda" in v.lower() for v in config.get("Env") or [])
+
+
+_PYTHON_PROBE = ["python3", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"]
+
+
+def python_version(image: str) -> str | None:
+    """The ``major.minor`` of the image's ``python3``, or None when it has none.
+
+    Asked once per image id (a container that prints it, with no network) and remembered in
+    the cache folder, so a later deploy on the same base costs a file read.
+    """
+    client = docker_client()
+    with translate_docker_errors(f"inspecting {image}"):
+        image_id = client.images.get(image).id
+    memory = cache_dir() / "image-python.json"
+    known = json.loads(memory.read_text()) if memory.exists() else {}
+    if image_id not in known:
+        known[image_id] = _probe_python(image)
+        memory.write_text(json.dumps(known, indent=1, sort_keys=True))
+    found = known[image_id]
+    return str(found) if found else None
+
+
+def _probe_python(image: str) -> str | None:
+    """Run ``python3`` in ``image`` once (no network) and read its version; always clean up."""
+    with translate_docker_errors(f"asking {image} for its Python"):
+        container = docker_client().containers.create(
+            image, _PYTHON_PROBE, entrypoint=[], network_mode="none",
+            labels={LABEL_MANAGED: "true"})
+        try:
+            try:
+                container.start()
+            except docker.errors.APIError as e:
+                if "executable file not found" in str(e) or "no such file" in str(e).lower():
+                    return None
+                raise
+            if container.wait(timeout=60).get("StatusCode") != 0:
+                return None
+            text = container.logs(stdout=True, stderr=False).decode().strip()
+        finally:
+            container.remove(force=True)
+    return text if text.count(".") == 1 else None
+
+
+def engine_architecture() -> str:
+    """The machine the engine runs (``x86_64``, ``aarch64``…), as the engine says."""
+    with translate_docker_errors("asking the engine for its architecture"):
+        return str(docker_client().info().get("Architecture") or "x86_64")

@@ -16,7 +16,12 @@ from pathlib import Path
 from jupyter_deploy.build.context import BuildContext, write_build_context
 from jupyter_deploy.config import get_config
 from jupyter_deploy.engine import images
-from jupyter_deploy.engine.base_images import has_conda, resolve_base
+from jupyter_deploy.engine.base_images import (
+    engine_architecture,
+    has_conda,
+    python_version,
+    resolve_base,
+)
 from jupyter_deploy.engine.default_base import ensure_default_base_image
 from jupyter_deploy.spec.conda import conda_only
 from jupyter_deploy.spec.environment import Environment
@@ -30,14 +35,22 @@ def _quiet(_: str) -> None:
 
 
 def write_context(spec: PackageSpec, dest: Path, log: Log | None = None) -> BuildContext:
-    """Write ``spec``'s build context into ``dest``, asking the engine about conda only if needed.
+    """Write ``spec``'s build context into ``dest`` for the engine and base image at hand.
+
+    Wheels are picked for the engine's architecture and the base image's Python (unless the
+    environment names one); conda is looked for only when conda-only packages are asked for.
 
     Raises:
         EntryScriptError, DependencyError, ConfigurationError: bad inputs, before any build.
     """
     env = spec.environment
+    if not env.user_managed and env.python_version is None and images.exists(env.base_image):
+        found = python_version(env.base_image)
+        if found:
+            spec = replace(spec, environment=env.with_changes(python_version=found))
     conda = bool(conda_only(env.conda)) and not env.user_managed and has_conda(env)
-    return write_build_context(spec, dest, log, base_has_conda=conda)
+    return write_build_context(spec, dest, log, base_has_conda=conda,
+                               architecture=engine_architecture())
 
 
 def build_package(

@@ -5,7 +5,11 @@ from __future__ import annotations
 import tracemalloc
 from pathlib import Path
 
+import pytest
+
 from jupyter_deploy.build.context import content_digest
+from jupyter_deploy.build.wheelhouse import platforms_for
+from jupyter_deploy.errors import DependencyError
 
 
 def test_the_hash_depends_on_names_and_bytes(tmp_path: Path) -> None:
@@ -36,3 +40,17 @@ def test_a_large_model_is_hashed_in_bounded_memory(tmp_path: Path) -> None:
         tracemalloc.stop()
     # Then Python held a few megabytes at most, not the file
     assert peak < 8 * 1024 * 1024, peak
+
+
+@pytest.mark.parametrize(("engine_says", "machine"), [
+    ("x86_64", "x86_64"), ("amd64", "x86_64"), ("aarch64", "aarch64"), ("arm64", "aarch64"),
+])
+def test_wheels_are_picked_for_the_engines_machine(engine_says: str, machine: str) -> None:
+    tags = platforms_for(engine_says)
+    assert tags[0] == f"manylinux_2_28_{machine}" and tags[-1] == f"linux_{machine}"
+    assert all(tag.endswith(machine) for tag in tags)
+
+
+def test_a_machine_without_wheel_tags_is_named() -> None:
+    with pytest.raises(DependencyError, match="s390x"):
+        platforms_for("s390x")
