@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import docker
 import docker.errors
@@ -107,6 +108,16 @@ def translate_docker_errors(what: str) -> Iterator[None]:
         raise DockerUnavailableError(
             f"{what}: lost the Docker engine ({_short(e)}). {HOW_TO_START}"
         ) from e
+
+
+def engine_host() -> str | None:
+    """The machine the engine runs on when it is another one (``DOCKER_HOST=tcp://h:2376`` or
+    ``ssh://user@h``), else None: a socket, a named pipe or a loopback address is this machine."""
+    url = urlsplit(engine_address())
+    if url.scheme not in ("tcp", "ssh", "http", "https") or not url.hostname:
+        return None
+    local = url.hostname in ("localhost", "::1") or url.hostname.startswith("127.")
+    return None if local else url.hostname
 
 
 def engine_address() -> str:

@@ -416,6 +416,8 @@ def deploy(
         DeployError: any step's own error (bad script, missing package, failed build, taken
         port, crashing ``init()``), with what to do next.
     """
+    target = target or default_target()
+    target.check()  # an unreachable service is refused before the build, not after a timeout
     env = environment or Environment()
     spec = PackageSpec(name, Path(entry_script), env, tuple(ModelFiles.of(m) for m in models),
                        Path(source_dir) if source_dir else None)

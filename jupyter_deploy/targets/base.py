@@ -39,6 +39,11 @@ class DeployTarget(Protocol):
         ...
 
     # -- lifecycle -------------------------------------------------------------------------
+    def check(self) -> None:
+        """Raise at once, before anything is built, when services made here would be
+        unreachable from this machine (never let that surface as a readiness timeout)."""
+        ...
+
     def create(self, image: str, options: RunOptions, log: Log) -> Any:
         """Start ``image`` as a new instance named ``options.name``; do not wait for it."""
         ...

@@ -17,7 +17,7 @@ from docker.models.containers import Container
 
 from jupyter_deploy.config import get_config
 from jupyter_deploy.engine import containers
-from jupyter_deploy.engine.client import docker_client, translate_docker_errors
+from jupyter_deploy.engine.client import docker_client, engine_host, translate_docker_errors
 from jupyter_deploy.engine.containers import RunOptions
 from jupyter_deploy.errors import ConfigurationError, DeployError
 
@@ -49,8 +49,26 @@ class LocalTarget:
         """The container's labels."""
         return dict(instance.labels)
 
+    def check(self) -> None:
+        """Refuse at once when a service would be published where this machine cannot reach it.
+
+        A remote engine (``DOCKER_HOST`` naming another machine) publishes ports on *its*
+        interfaces: loopback there is unreachable here, so waiting would only time out.
+
+        Raises:
+            ConfigurationError: a remote engine with ``DeployConfig.host_interface`` on loopback.
+        """
+        host, interface = engine_host(), get_config().host_interface
+        if host is not None and (interface.startswith("127.") or interface == "localhost"):
+            raise ConfigurationError(
+                f"the Docker engine runs on another machine ({host}), so a service it publishes "
+                f"on {interface} cannot be reached from here: set DeployConfig.host_interface "
+                f"to an address of {host} that this machine reaches (services are then reached "
+                f"at {host}), or use an engine on this machine.")
+
     def create(self, image: str, options: RunOptions, log: Log) -> Container:
-        """Run ``image`` detached, 5001 published on the options' loopback port."""
+        """Run ``image`` detached, 5001 published on the options' interface and port."""
+        self.check()
         return containers.run(image, options)
 
     def replace(self, instance: Container, image: str, options: RunOptions, log: Log,
@@ -142,12 +160,13 @@ class LocalTarget:
         return containers.state_of(instance, url)
 
     def endpoint(self, instance: Container) -> str:
-        """``http://<host interface>:<published port>``.
+        """``http://<host interface>:<published port>``, or the remote engine's host.
 
         Raises:
             ContainerError: the container publishes no port.
         """
-        return f"http://{get_config().host_interface}:{containers.published_port(instance)}"
+        host = engine_host() or get_config().host_interface
+        return f"http://{host}:{containers.published_port(instance)}"
 
     def logs(self, instance: Container, lines: int | None = None) -> str:
         """The log's last lines."""

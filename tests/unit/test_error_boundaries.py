@@ -187,3 +187,33 @@ def test_serve_tells_a_taken_port_from_other_failures(
     with pytest.raises(expected, match=words):
         _cmd_serve(build_parser().parse_args(
             ["serve", "--entry-script", str(script), "--port", "80"]))
+
+
+@pytest.mark.parametrize(("docker_host", "remote"), [
+    ("", None), ("unix:///var/run/docker.sock", None), ("tcp://127.0.0.1:2375", None),
+    ("tcp://localhost:2375", None), ("tcp://build-box.example:2376", "build-box.example"),
+    ("ssh://me@build-box.example", "build-box.example"),
+])
+def test_the_engines_machine_is_read_from_docker_host(
+    monkeypatch: pytest.MonkeyPatch, docker_host: str, remote: str | None
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", docker_host)
+    assert engine_client.engine_host() == remote
+
+
+def test_a_remote_engine_with_loopback_publishing_is_refused_before_anything_runs(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Given an engine on another machine (never contacted: the check comes first)
+    monkeypatch.setenv("DOCKER_HOST", "tcp://build-box.example:2376")
+    monkeypatch.setattr(engine_client, "docker_client", _no_engine_call)
+    import jupyter_deploy as jd
+
+    # When a deploy starts, it is refused at once, saying what to set
+    with pytest.raises(ConfigurationError, match="host_interface") as caught:
+        jd.deploy("svc", tmp_path / "score.py")
+    assert "build-box.example" in str(caught.value)
+
+
+def _no_engine_call(*args: Any, **kwargs: Any) -> Any:
+    raise AssertionError("the engine was asked before the check")

@@ -62,6 +62,9 @@ class FakeTarget:
     def labels(self, instance: FakeInstance) -> dict[str, str]:
         return instance.labels
 
+    def check(self) -> None:
+        pass
+
     def create(self, image: str, options: RunOptions, log: Any) -> FakeInstance:
         instance = FakeInstance(options.name, image, dict(options.labels), options.port or 8999)
         self.instances[options.name] = instance
