@@ -19,7 +19,6 @@ from tornado.ioloop import IOLoop
 
 from jupyter_deploy.errors import ConfigurationError, DeployError
 from jupyter_deploy.serverext.manager import DeployManager
-from jupyter_deploy.services import inventory
 
 
 class DeployHandler(APIHandler):
@@ -140,7 +139,7 @@ class LogsHandler(DeployHandler):
     @web.authenticated
     async def get(self, ref: str) -> None:
         lines = self.int_argument("lines", 200)
-        await self.answer(lambda: {"id": ref, "logs": inventory.logs(ref, lines)})
+        await self.answer(self.manager.logs, ref, lines)
 
 
 class StatsHandler(DeployHandler):
@@ -148,7 +147,7 @@ class StatsHandler(DeployHandler):
 
     @web.authenticated
     async def get(self, ref: str) -> None:
-        await self.answer(inventory.container_stats, ref)
+        await self.answer(self.manager.stats, ref)
 
 
 class ActionHandler(DeployHandler):

@@ -99,6 +99,22 @@ class DeployManager:
         item["snippet"] = scoring_snippet(item["service"]) if item["service"] else None
         return item
 
+    def logs(self, ref: str, lines: int = 200) -> dict[str, Any]:
+        """The last ``lines`` lines of a container's log, as ``{"id", "logs"}``.
+
+        Raises:
+            ConfigurationError, ServiceNotFoundError, DockerUnavailableError.
+        """
+        return {"id": ref, "logs": inventory.logs(ref, lines)}
+
+    def stats(self, ref: str) -> dict[str, Any]:
+        """Memory and CPU of one running container.
+
+        Raises:
+            ConfigurationError, ServiceNotFoundError, DockerUnavailableError.
+        """
+        return inventory.container_stats(ref)
+
     def act(self, ref: str, action: str, not_ours: bool = False) -> dict[str, Any]:
         """Run ``stop``, ``restart`` or ``remove`` on a container.
 

@@ -6,8 +6,12 @@
 import {
   caretDownIcon,
   caretRightIcon,
-  copyIcon,
-  launchIcon
+  closeIcon,
+  ellipsesIcon,
+  LabIcon,
+  listIcon,
+  runIcon,
+  stopIcon
 } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
@@ -23,6 +27,8 @@ export interface IActions {
   showStats(container: IContainer): Promise<void>;
   copySnippet(container: IContainer): void;
   pull(reference: string): Promise<void>;
+  /** Every action on a container, as a context menu at (x, y). */
+  openMenu(container: IContainer, x: number, y: number): void;
 }
 
 function Section(props: {
@@ -96,92 +102,97 @@ export function ContainerList(props: {
   );
 }
 
-function ContainerRow(props: { container: IContainer; actions: IActions }): JSX.Element {
+/** One icon button of a row; its label is spoken and findable, the icon is what shows. */
+function RowIcon(props: {
+  kind: string;
+  label: string;
+  icon: LabIcon;
+  onClick: (event: React.MouseEvent) => void;
+}): JSX.Element {
+  return (
+    <button
+      className={`jp-DeployRow-icon jp-DeployRow-${props.kind}`}
+      title={props.label}
+      aria-label={props.label}
+      onClick={event => {
+        event.stopPropagation();
+        props.onClick(event);
+      }}
+    >
+      <props.icon.react tag="span" />
+      <span className="jp-DeployRow-srOnly">{props.label}</span>
+    </button>
+  );
+}
+
+/**
+ * One calm line per container, as JupyterLab's running-sessions panel draws them: the state
+ * dot, the name and the published port; the usual actions as icons that appear on hover or
+ * focus; every action in the context menu (right click, or the "…" icon).
+ */
+function ContainerRowView(props: { container: IContainer; actions: IActions }): JSX.Element {
   const { container: c, actions } = props;
   const running = c.state === 'running';
-  const ports = c.ports
-    .filter(p => p.public_port)
-    .map(p => `${p.ip || '*'}:${p.public_port}→${p.private_port}`)
-    .join(', ');
+  const port = c.ports.find(p => p.public_port)?.public_port;
+  const menu = (event: React.MouseEvent) => {
+    event.preventDefault();
+    actions.openMenu(c, event.clientX, event.clientY);
+  };
   return (
     <li
-      className="jp-DeployContainer-row jp-DeployRow"
+      className={`jp-DeployContainer-row jp-DeployRow${c.ours ? '' : ' jp-mod-foreign'}`}
       data-name={c.name}
       data-state={c.state}
+      title={`${c.name}\n${c.image}\n${c.status}${c.ours ? '' : '\nnot made by jupyter_deploy'}`}
+      onContextMenu={menu}
     >
       <div className="jp-DeployRow-main">
-        <span className={`jp-DeployState jp-DeployState-${c.state}`} title={c.state} />
-        <span className="jp-DeployRow-name" title={c.id}>
-          {c.name}
-        </span>
-        {c.service ? (
+        <span className={`jp-DeployState jp-DeployState-${c.state}`} />
+        <span className="jp-DeployRow-name">{c.name}</span>
+        {c.service && (
           <span className="jp-DeployBadge" title={`jupyter_deploy service ${c.service}`}>
             service
           </span>
-        ) : (
-          c.ours && (
-            <span className="jp-DeployBadge jp-mod-managed" title="Made by jupyter_deploy">
-              managed
-            </span>
-          )
         )}
         {c.health && <span className={`jp-DeployHealth-${c.health}`}>{c.health}</span>}
-      </div>
-      <div className="jp-DeployRow-detail" title={c.image}>
-        {c.image}
-      </div>
-      <div className="jp-DeployRow-detail">
-        {c.status}
-        {ports && ` · ${ports}`}
-      </div>
-      <div className="jp-DeployRow-actions">
-        <button onClick={() => actions.showLogs(c)} title="Show the log tail">
-          Logs
-        </button>
-        {running && (
-          <button onClick={() => void actions.showStats(c)} title="Memory and CPU now">
-            Stats
-          </button>
-        )}
-        {c.scoring_uri && running && (
-          <a
-            className="jp-DeployRow-link"
-            href={c.scoring_uri.replace(/\/score$/, '/')}
-            target="_blank"
-            rel="noopener noreferrer"
-            title={`Open ${c.scoring_uri}`}
-          >
-            <launchIcon.react tag="span" /> Open
-          </a>
-        )}
-        {c.snippet && (
-          <button onClick={() => actions.copySnippet(c)} title="Copy a notebook snippet">
-            <copyIcon.react tag="span" /> Snippet
-          </button>
-        )}
-        <button onClick={() => void actions.act(c, 'restart')} title="Restart">
-          {running ? 'Restart' : 'Start'}
-        </button>
-        {running && (
-          <button
-            className="jp-DeployRow-stop"
-            onClick={() => void actions.act(c, 'stop')}
-            title="Stop"
-          >
-            Stop
-          </button>
-        )}
-        <button
-          className="jp-DeployRow-remove"
-          onClick={() => void actions.act(c, 'remove')}
-          title="Remove"
-        >
-          Remove
-        </button>
+        {port && <span className="jp-DeployRow-port">:{port}</span>}
+        <span className="jp-DeployRow-icons">
+          <RowIcon kind="logs" label="Logs" icon={listIcon} onClick={() => actions.showLogs(c)} />
+          {running ? (
+            <RowIcon
+              kind="stop"
+              label="Stop"
+              icon={stopIcon}
+              onClick={() => void actions.act(c, 'stop')}
+            />
+          ) : (
+            <RowIcon
+              kind="start"
+              label="Start"
+              icon={runIcon}
+              onClick={() => void actions.act(c, 'restart')}
+            />
+          )}
+          <RowIcon
+            kind="remove"
+            label="Remove"
+            icon={closeIcon}
+            onClick={() => void actions.act(c, 'remove')}
+          />
+          <RowIcon kind="more" label="More actions" icon={ellipsesIcon} onClick={menu} />
+        </span>
       </div>
     </li>
   );
 }
+
+/** A row draws again only when what the server says about its container changed. */
+const ContainerRow = React.memo(
+  ContainerRowView,
+  (before, after) =>
+    before.actions === after.actions &&
+    JSON.stringify(before.container) === JSON.stringify(after.container)
+);
 
 export function ImageList(props: { model: DeployModel; filter: string }): JSX.Element {
   const items = props.model.images.filter(i => matches(props.filter, i.id, ...i.tags));

@@ -19,6 +19,8 @@ import {
 } from '@jupyterlab/apputils';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { LabIcon } from '@jupyterlab/ui-components';
+import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
+import { Menu } from '@lumino/widgets';
 
 import { formatSize, IActions } from './components';
 import { createLogViewer } from './logs';
@@ -40,6 +42,17 @@ namespace CommandIDs {
   export const pull = 'jupyter-deploy:pull-image';
   export const logs = 'jupyter-deploy:show-logs';
 }
+
+/** The container context menu's commands, in the order the menu shows them. */
+const CONTAINER_MENU = [
+  'jupyter-deploy:container-logs',
+  'jupyter-deploy:container-stats',
+  'jupyter-deploy:container-open',
+  'jupyter-deploy:container-snippet',
+  'jupyter-deploy:container-restart',
+  'jupyter-deploy:container-stop',
+  'jupyter-deploy:container-remove'
+];
 
 const VERBS: Record<ContainerAction, [string, string]> = {
   stop: ['Stop', 'stopped'],
@@ -99,6 +112,14 @@ function makeActions(app: JupyterFrontEnd, model: DeployModel): IActions {
         Notification.error(describe(error).message, { autoClose: 8000 });
       }
     },
+    openMenu(container: IContainer, x: number, y: number): void {
+      const menu = new Menu({ commands: app.commands });
+      menu.addClass('jp-DeployMenu');
+      for (const command of CONTAINER_MENU) {
+        menu.addItem({ command, args: { id: container.id } });
+      }
+      menu.open(x, y);
+    },
     copySnippet(container: IContainer): void {
       Clipboard.copyToSystem(container.snippet ?? '');
       Notification.info(`Snippet to score ${container.service} copied.`, { autoClose: 3000 });
@@ -149,6 +170,41 @@ function addCommands(app: JupyterFrontEnd, model: DeployModel, panel: DeploySide
   });
 }
 
+/** Every action on one container, as commands the context menu lists (args: `{id}`). */
+function addContainerCommands(app: JupyterFrontEnd, model: DeployModel, actions: IActions): void {
+  const find = (args: ReadonlyPartialJSONObject): IContainer | undefined =>
+    model.containers.find(c => c.id === args.id);
+  const running = (args: ReadonlyPartialJSONObject) => find(args)?.state === 'running';
+  const add = (
+    id: string,
+    label: string | ((args: ReadonlyPartialJSONObject) => string),
+    run: (c: IContainer) => unknown,
+    isVisible: (args: ReadonlyPartialJSONObject) => boolean = args => !!find(args)
+  ): void => {
+    app.commands.addCommand(id, {
+      label,
+      isVisible,
+      execute: args => {
+        const container = find(args);
+        return container ? run(container) : undefined;
+      }
+    });
+  };
+  const [logs, stats, open, snippet, restart, stop, remove] = CONTAINER_MENU;
+  add(logs, 'Show Logs', c => actions.showLogs(c));
+  add(stats, 'Memory and CPU', c => actions.showStats(c), running);
+  add(
+    open,
+    'Open in a Browser Tab',
+    c => window.open(c.scoring_uri?.replace(/\/score$/, '/'), '_blank', 'noopener'),
+    args => running(args) && !!find(args)?.scoring_uri
+  );
+  add(snippet, 'Copy a Scoring Snippet', c => actions.copySnippet(c), args => !!find(args)?.snippet);
+  add(restart, args => (running(args) ? 'Restart…' : 'Start…'), c => actions.act(c, 'restart'));
+  add(stop, 'Stop…', c => actions.act(c, 'stop'), running);
+  add(remove, 'Remove…', c => actions.act(c, 'remove'));
+}
+
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-deploy:sidebar',
   description: 'Registry images and running containers, live, with actions.',
@@ -161,7 +217,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     settings: ISettingRegistry | null
   ) => {
     const model = new DeployModel();
-    const panel = new DeploySidebar(model, makeActions(app, model));
+    const actions = makeActions(app, model);
+    addContainerCommands(app, model, actions);
+    const panel = new DeploySidebar(model, actions);
     const useInterval = (seconds: number): void => {
       model.interval = seconds * 1000;
       panel.node.dataset.refreshInterval = String(model.interval);

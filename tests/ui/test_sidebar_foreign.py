@@ -49,7 +49,8 @@ def test_stopping_a_container_not_ours_asks_a_second_time(
     name = a_foreign_container.name
     row = f'{SIDEBAR} .jp-DeployContainer-row[data-name="{name}"]'
     a_page.wait_for_selector(f'{row}[data-state="running"]', timeout=30_000)
-    # When the user presses Stop and confirms once
+    # When the user presses Stop (its icon shows on hover) and confirms once
+    a_page.hover(row)
     a_page.click(f"{row} .jp-DeployRow-stop")
     assert name in _dialog_text(a_page)
     _press(a_page, "Stop")
@@ -63,9 +64,33 @@ def test_stopping_a_container_not_ours_asks_a_second_time(
     a_foreign_container.reload()
     assert a_foreign_container.status == "running"
     # When the user confirms both times, it stops
+    a_page.hover(row)
     a_page.click(f"{row} .jp-DeployRow-stop")
     _press(a_page, "Stop")
     _press(a_page, "Stop anyway")
     a_page.wait_for_selector(f'{row}[data-state="exited"]', timeout=30_000)
     a_foreign_container.reload()
     assert a_foreign_container.status == "exited"
+
+
+def test_a_row_is_one_line_with_its_actions_on_hover_and_in_a_context_menu(
+    a_lab_server: Callable[..., LabServer], a_page: Any, a_foreign_container: Any,
+) -> None:
+    # Given the sidebar lists a running container
+    open_sidebar(a_page, a_lab_server([]))
+    row = f'{SIDEBAR} .jp-DeployContainer-row[data-name="{a_foreign_container.name}"]'
+    line = a_page.wait_for_selector(f'{row}[data-state="running"]', timeout=30_000)
+    # Then it is one line, with no buttons showing until it is hovered
+    assert line.bounding_box()["height"] < 32
+    assert not a_page.is_visible(f"{row} .jp-DeployRow-stop")
+    a_page.hover(row)
+    assert a_page.is_visible(f"{row} .jp-DeployRow-stop")
+    screenshot(a_page, "sidebar-row-hover")
+    # When it is right-clicked, a menu offers every action
+    line.click(button="right")
+    menu = a_page.wait_for_selector(".jp-DeployMenu")
+    labels = [item.inner_text() for item in menu.query_selector_all(".lm-Menu-itemLabel")
+              if item.is_visible()]
+    screenshot(a_page, "sidebar-context-menu")
+    assert labels == ["Show Logs", "Memory and CPU", "Restart…", "Stop…", "Remove…"]
+    a_page.keyboard.press("Escape")
