@@ -137,6 +137,12 @@ class PullError(RegistryError):
         self.pull_log = pull_log
 
 
+class PullCancelledError(PullError):
+    """A pull was cancelled by the user; the engine dropped it with our connection."""
+
+    http_status = 409
+
+
 class ContainerError(DeployError):
     """A container failed (exited, crashed in ``init()``); carries its log tail and exit code."""
 

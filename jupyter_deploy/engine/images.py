@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import docker.errors
+from docker.utils.json_stream import json_stream
 
 from jupyter_deploy.engine.client import docker_client, translate_docker_errors
 from jupyter_deploy.engine.refusals import engine_error
-from jupyter_deploy.errors import BuildError
+from jupyter_deploy.errors import BuildError, PullCancelledError
 from jupyter_deploy.spec.reference import ImageReference, registry_of, same_registry
 
 Log = Callable[[str], None]
@@ -113,23 +114,43 @@ def own_login(ref: str, auth_config: Mapping[str, str] | None) -> dict[str, str]
 
 
 def pull(
-    ref: str, auth_config: Mapping[str, str] | None = None, on_event: Event | None = None
+    ref: str, auth_config: Mapping[str, str] | None = None, on_event: Event | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> str:
     """Pull ``ref`` (``:latest`` when no tag), reading the whole stream; return the status line.
 
+    ``cancelled`` is asked after every event; when it answers yes, the connection is closed
+    (the engine then drops the pull) and :class:`PullCancelledError` is raised.
+
     Raises:
         PullError, RegistryAuthError, ImageNotFoundError: as the stream or the engine says.
+        PullCancelledError: ``cancelled`` said so.
         RegistryUnreachableError: the registry does not answer.
         ImageReferenceError: ``ref`` is not a valid image reference.
     """
     repository, tag = split_tag(ref)
     with translate_docker_errors(f"pulling {ref}"), _engine_registry_errors("pull", ref):
-        stream = docker_client().api.pull(
-            repository, tag=tag, stream=True, decode=True, auth_config=own_login(ref, auth_config),
+        raw = docker_client().api.pull(
+            repository, tag=tag, stream=True, decode=False, auth_config=own_login(ref, auth_config),
         )
-        log = consume_stream(stream, on_event, lambda text, log: _pull_error(ref, text, log))
+        try:
+            log = consume_stream(json_stream(raw), on_event,
+                                 lambda text, log: _pull_error(ref, text, log), cancelled)
+        except PullCancelledError:
+            _hang_up(raw)
+            raise
     status = [line for line in log if line.startswith("Status:")]
     return status[-1] if status else f"Status: pulled {repository}:{tag}"
+
+
+def _hang_up(stream: Any) -> None:
+    """Close the HTTP response behind docker-py's stream generator, so the engine stops."""
+    frame = getattr(stream, "gi_frame", None)
+    response = frame.f_locals.get("response") if frame is not None else None
+    with contextlib.suppress(Exception):
+        if response is not None:
+            response.close()
+        stream.close()
 
 
 def push(
@@ -156,18 +177,24 @@ def push(
 
 def consume_stream(
     stream: Iterable[Mapping[str, Any]], on_event: Event | None,
-    make_error: Callable[[str, str], Exception],
+    make_error: Callable[[str, str], Exception], cancelled: Callable[[], bool] | None = None,
 ) -> list[str]:
     """Read a pull/push stream to its end; raise ``make_error(text, log)`` on an error entry.
 
     The stream is drained even after an error so the engine's connection is left clean; the
-    first error is the one raised.
+    first error is the one raised. When ``cancelled()`` says yes, reading stops at once.
+
+    Raises:
+        PullCancelledError: ``cancelled()`` said yes.
     """
     log: list[str] = []
     errors: list[str] = []
     for event in stream:
         if on_event:
             on_event(event)
+        if cancelled is not None and cancelled():
+            raise PullCancelledError("the pull was cancelled; nothing more is downloaded.",
+                                     pull_log="\n".join(log))
         if "error" in event:
             errors.append(str(event["error"]))
             log.append(f"error: {event['error']}")

@@ -117,6 +117,31 @@ class PullHandler(DeployHandler):
         await self.answer(self.manager.pull, reference)
 
 
+class PullsHandler(DeployHandler):
+    """``POST images/pulls`` with ``{"reference": …}``: start a pull; answers 202 and its job."""
+
+    @web.authenticated
+    async def post(self) -> None:
+        try:
+            reference = str(self.json_body().get("reference", ""))
+        except ConfigurationError as e:
+            await self.answer(_raise, e)
+            return
+        await self.answer(self.manager.start_pull, reference, status=202)
+
+
+class PullJobHandler(DeployHandler):
+    """``GET images/pulls/<id>``: progress; ``DELETE``: cancel."""
+
+    @web.authenticated
+    async def get(self, job: str) -> None:
+        await self.answer(self.manager.pull_job, job)
+
+    @web.authenticated
+    async def delete(self, job: str) -> None:
+        await self.answer(self.manager.cancel_pull, job)
+
+
 class ContainersHandler(DeployHandler):
     """``GET containers``."""
 

@@ -19,6 +19,7 @@ from jupyter_deploy.errors import (
     ForeignContainerError,
     RegistryNotFoundError,
 )
+from jupyter_deploy.serverext.pulls import PullJobs
 from jupyter_deploy.services import inventory
 from jupyter_deploy.spec.environment import RegistryCredentials
 from jupyter_deploy.spec.reference import ImageReference
@@ -37,6 +38,7 @@ class DeployManager:
     ) -> None:
         self._credentials = list(registries or [])
         self._ttl = ttl
+        self._pulls = PullJobs()
         self._catalog: Any = None
 
     @property
@@ -141,6 +143,35 @@ class DeployManager:
             return self.container(inventory.restart(ref)["id"])
         inventory.remove(ref)
         return {"id": ref, "removed": True}
+
+    def start_pull(self, reference: str) -> dict[str, Any]:
+        """Start pulling ``reference`` in the background; poll :meth:`pull_job` for progress.
+
+        Raises:
+            ImageReferenceError: a malformed reference.
+        """
+        ImageReference.parse(reference)
+        job = self._pulls.start(reference, self._auth_for(reference), self.catalog.invalidate)
+        return job.snapshot()
+
+    def pull_job(self, job_id: str) -> dict[str, Any]:
+        """A pull's progress and outcome.
+
+        Raises:
+            ServiceNotFoundError: no such pull.
+        """
+        return self._pulls.get(job_id).snapshot()
+
+    def cancel_pull(self, job_id: str) -> dict[str, Any]:
+        """Cancel a pull; its snapshot says ``cancelled`` once the engine let go.
+
+        Raises:
+            ServiceNotFoundError: no such pull.
+        """
+        job = self._pulls.get(job_id)
+        job.cancel()
+        job.wait(10)
+        return job.snapshot()
 
     def pull(self, reference: str) -> dict[str, Any]:
         """Pull an image into the engine, with the credentials of its registry if we have them.

@@ -23,6 +23,8 @@ ROUTES: list[tuple[str, type[handlers.DeployHandler]]] = [
     (r"registries/(?P<address>[^/]+)/repositories/(?P<repository>.+)/tags", handlers.TagsHandler),
     (r"images", handlers.ImagesHandler),
     (r"images/pull", handlers.PullHandler),
+    (r"images/pulls", handlers.PullsHandler),
+    (r"images/pulls/(?P<job>[0-9]+)", handlers.PullJobHandler),
     (r"containers", handlers.ContainersHandler),
     (r"containers/(?P<ref>[^/]+)", handlers.ContainerHandler),
     (r"containers/(?P<ref>[^/]+)/logs", handlers.LogsHandler),

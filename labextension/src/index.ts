@@ -26,7 +26,7 @@ import { formatSize, IActions } from './components';
 import { createLogViewer } from './logs';
 import { ContainerAction, DEFAULT_INTERVAL, DeployModel, describe } from './model';
 import { DeploySidebar, SIDEBAR_ID } from './sidebar';
-import { IContainer } from './types';
+import { IContainer, IPullJob } from './types';
 
 const deployIcon = new LabIcon({
   name: 'jupyter-deploy:containers',
@@ -59,6 +59,57 @@ const VERBS: Record<ContainerAction, [string, string]> = {
   restart: ['Restart', 'restarted'],
   remove: ['Remove', 'removed']
 };
+
+/**
+ * Pull in the background, with one notification that shows the progress and offers Cancel,
+ * then says how it ended.
+ */
+async function followPull(model: DeployModel, reference: string): Promise<void> {
+  let job: IPullJob;
+  try {
+    job = await model.startPull(reference);
+  } catch (error) {
+    Notification.error(describe(error).message, { autoClose: 8000 });
+    return;
+  }
+  const id = Notification.emit(`Pulling ${reference}…`, 'in-progress', {
+    autoClose: false,
+    progress: 0,
+    actions: [
+      {
+        label: 'Cancel',
+        caption: `Stop pulling ${reference}`,
+        callback: event => {
+          event.preventDefault();
+          void model.cancelPull(job.id);
+        }
+      }
+    ]
+  });
+  while (job.state === 'running') {
+    await new Promise(resolve => setTimeout(resolve, 500));
+    try {
+      job = await model.pullJob(job.id);
+    } catch (error) {
+      Notification.update({ id, message: describe(error).message, type: 'error' });
+      return;
+    }
+    if (job.state === 'running') {
+      Notification.update({
+        id,
+        message: `Pulling ${reference}: ${job.progress}`,
+        progress: job.fraction
+      });
+    }
+  }
+  const outcome: Record<string, [string, Notification.TypeOptions]> = {
+    done: [job.status || `Pulled ${reference}.`, 'success'],
+    cancelled: [`Pull of ${reference} cancelled.`, 'info'],
+    failed: [job.message, 'error']
+  };
+  const [message, type] = outcome[job.state];
+  Notification.update({ id, message, type, autoClose: 5000, actions: [] });
+}
 
 /** The second question for a container jupyter_deploy did not make: it may be someone else's. */
 async function confirmNotOurs(container: IContainer, verb: string): Promise<boolean> {
@@ -125,11 +176,7 @@ function makeActions(app: JupyterFrontEnd, model: DeployModel): IActions {
       Notification.info(`Snippet to score ${container.service} copied.`, { autoClose: 3000 });
     },
     async pull(reference: string): Promise<void> {
-      await Notification.promise(model.pull(reference), {
-        pending: { message: `Pulling ${reference}…` },
-        success: { message: status => String(status), options: { autoClose: 4000 } },
-        error: { message: error => describe(error).message }
-      });
+      await followPull(model, reference);
     }
   };
 }

@@ -12,6 +12,7 @@ import { DeployRequestError, requestAPI, segment } from './request';
 import {
   IContainer,
   ILocalImage,
+  IPullJob,
   IRegistryState,
   IRepositoryPage,
   ISettings,
@@ -159,6 +160,28 @@ export class DeployModel {
       body: JSON.stringify({ not_ours: notOurs })
     });
     await this.refreshNow();
+  }
+
+  /** Start pulling an image in the background; poll `pullJob` for its progress. */
+  async startPull(reference: string): Promise<IPullJob> {
+    return requestAPI<IPullJob>('images/pulls', {
+      method: 'POST',
+      body: JSON.stringify({ reference })
+    });
+  }
+
+  /** A pull's progress and outcome; refreshes the lists once it ended well. */
+  async pullJob(id: string): Promise<IPullJob> {
+    const job = await requestAPI<IPullJob>(`images/pulls/${segment(id)}`);
+    if (job.state === 'done') {
+      void this.refreshNow();
+    }
+    return job;
+  }
+
+  /** Cancel a pull; resolves with its last state. */
+  async cancelPull(id: string): Promise<IPullJob> {
+    return requestAPI<IPullJob>(`images/pulls/${segment(id)}`, { method: 'DELETE' });
   }
 
   /** Pull an image into the engine; resolves with the engine's status line. */

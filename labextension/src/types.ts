@@ -90,3 +90,16 @@ export interface ITagState {
   tags: ITag[];
   error: string | null;
 }
+
+/** A pull started from the sidebar, as `images/pulls/<id>` reports it. */
+export interface IPullJob {
+  id: string;
+  reference: string;
+  state: 'running' | 'done' | 'failed' | 'cancelled';
+  fraction: number;
+  layers: number;
+  layers_done: number;
+  progress: string;
+  status: string;
+  message: string;
+}
