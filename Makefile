@@ -24,9 +24,10 @@ $(STAMP): pyproject.toml
 engine: install
 	$(PYTHON) -m jupyter_deploy.cli setup
 
+# The quickstart notebook end to end, as service `quickstart` (`make demo SERVICE=name` for
+# another name). A container of that name that jupyter_deploy did not make is left alone.
 demo: setup
-	$(PYTHON) scripts/run_notebook.py notebooks/quickstart.ipynb
-	docker ps --filter label=jupyter_deploy.service=quickstart --format "table {{.Names}}\t{{.Image}}\t{{.Ports}}\t{{.Label \"jupyter_deploy.managed\"}}"
+	$(PYTHON) scripts/demo.py $(if $(SERVICE),--service $(SERVICE))
 
 # The JupyterLab sidebar, prebuilt into jupyter_deploy/labextension and linked into this Python.
 LABEXT := jupyter_deploy/labextension/static/style.js

@@ -1,8 +1,10 @@
 """Write the sample notebooks (except the quickstart) from the cells below.
 
-Keeping the cells here as code makes them reviewable; run ``python notebooks/make_notebooks.py``
+Keeping the cells here as code makes them reviewable; run ``python3 notebooks/make_notebooks.py``
 after editing a cell, and commit both. Every notebook writes its files under ``workdir/``
-(ignored by git) and removes what it started, so it can run top to bottom again.
+(ignored by git) and removes what it started — and only that: a container it did not start is
+never stopped or removed, even when it has the name the notebook wanted. Scores are printed as
+``scores: [...]`` lists (JSON), so a reader and the tests can compare them as numbers.
 """
 
 from __future__ import annotations
@@ -86,10 +88,12 @@ a variable named after it."""),
 `%deploy_pull` shows one progress bar for all layers; credentials (for a private registry) come
 from `-u USER -p $password_variable`, the environment or Docker's config, and are never
 printed."""),
-    ("code", """from jupyter_deploy.engine.base_images import publish
+    ("code", """from jupyter_deploy.config import get_config
+from jupyter_deploy.engine.base_images import publish
 from jupyter_deploy.engine.client import docker_client
 
-shared = publish(magics_demo.image, "127.0.0.1:5000")
+registry = get_config().registry_address  # the workspace registry (127.0.0.1:5000 by default)
+shared = publish(magics_demo.image, registry)
 docker_client().images.remove(shared)  # now only the registry has it under this name
 print(shared)"""),
     ("code", "%deploy_pull $shared"),
@@ -154,7 +158,7 @@ print(service.state, service.scoring_uri)"""),
     ("code", """score_panel = %deploy_panel score panels-demo
 score_panel"""),
     ("code", """score_panel.send()   # what the Send button does
-print(score_panel.wait().result.value)"""),
+print("scores:", score_panel.wait().result.value)"""),
     ("markdown", "## Services overview"),
     ("code", """services = %deploy_panel services
 services"""),
@@ -221,7 +225,7 @@ service = Model.deploy(ws, "custom-base-service", [model], inference_config, dep
 service.wait_for_deployment(show_output=True)
 print(service.state)"""),
     ("code", f"""sample = json.dumps({SAMPLE})
-print(service.run(sample))"""),
+print("scores:", service.run(sample))"""),
     ("code", 'print(service.get_logs(num_lines=20))'),
     ("markdown", """## The same base image from a private registry
 
@@ -230,24 +234,28 @@ registry. The password lives in a variable and in memory only: it never shows in
 container labels."""),
     ("code", """import secrets
 
-from jupyter_deploy import images
+from jupyter_deploy.engine import images
 from jupyter_deploy.engine.client import docker_client
 from jupyter_deploy.registry.local import LocalRegistry, write_htpasswd
+from jupyter_deploy.spec.environment import RegistryCredentials
 
 password = secrets.token_urlsafe(16)
 htpasswd = write_htpasswd(work / "htpasswd", {"reader": password})
-private = LocalRegistry("127.0.0.1:8990", root=work / "private-registry", htpasswd=htpasswd)
+private = LocalRegistry(f"127.0.0.1:{free_port()}", root=work / "private-registry",
+                        htpasswd=htpasswd)
 private.start()
 
 private_image = f"{private.address}/base/custom-python:1"
 docker_client().images.get(base_image).tag(f"{private.address}/base/custom-python", "1")
-print(images.push(private_image, auth_config={"username": "reader", "password": password}))"""),
+login = RegistryCredentials(private.address, "reader", password)  # goes to this registry only
+print(images.push(private_image, auth_config=login.auth_config()))"""),
     ("code", """from jupyter_deploy.errors import RegistryAuthError
 
 # The base is removed locally, so deploying must pull it with the credentials.
 docker_client().images.remove(private_image)
 try:
-    images.pull(private_image, auth_config={"username": "reader", "password": "wrong"})
+    wrong = RegistryCredentials(private.address, "reader", "wrong")
+    images.pull(private_image, auth_config=wrong.auth_config())
 except RegistryAuthError as e:
     print("wrong password:", e)"""),
     ("code", """myenv.docker.base_image = private_image
@@ -260,7 +268,7 @@ private_service = Model.deploy(ws, "custom-base-private", [model],
                                InferenceConfig(entry_script="score.py", environment=myenv),
                                LocalWebservice.deploy_configuration())
 private_service.wait_for_deployment(show_output=False)
-print(private_service.state, private_service.run(sample))"""),
+print(private_service.state, "scores:", private_service.run(sample))"""),
     ("markdown", "## Clean up"),
     ("code", """service.delete()
 private_service.delete()
@@ -300,11 +308,23 @@ print(package.location)"""),
 
 The guide runs `docker run -p 6789:5001 --name mycontainer <image>`; here the port is published
 on 127.0.0.1 only, and a free one is picked."""),
-    ("code", """import time
+    ("code", """import subprocess
+import time
 
 import requests
 
 from jupyter_deploy.engine.containers import free_port
+
+
+def docker_run(image, name, port):
+    # `docker run -d -p 127.0.0.1:PORT:5001 --name NAME IMAGE`. When it fails (the name taken by
+    # another container, say) the notebook stops here, before a later cell could kill or remove
+    # a container it did not start.
+    done = subprocess.run(["docker", "run", "-d", "-p", f"127.0.0.1:{port}:5001", "--name", name,
+                           image], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"docker run failed: {done.stderr.strip()}")
+    print(done.stdout.strip())
 
 
 def wait_until_answers(url, timeout=120):
@@ -321,7 +341,7 @@ def wait_until_answers(url, timeout=120):
 
 
 port = free_port()
-!docker run -d -p 127.0.0.1:{port}:5001 --name packaged-container {package.location}
+docker_run(package.location, "packaged-container", port)
 wait_until_answers(f"http://127.0.0.1:{port}/")"""),
     ("markdown", "The guide's sample client:"),
     ("code", f"""headers = {{"Content-Type": "application/json"}}
@@ -329,7 +349,7 @@ test_sample = json.dumps({SAMPLE})
 response = requests.post(f"http://127.0.0.1:{{port}}/score", data=test_sample, headers=headers)
 print(response.status_code)
 print(response.elapsed)
-print(response.json())"""),
+print("scores:", response.json())"""),
     ("code", """!docker kill packaged-container
 !docker rm packaged-container"""),
     ("markdown", """## Generate a Dockerfile instead, and build it with `docker build`
@@ -345,10 +365,10 @@ print(acr.address, acr.username)
 print(sorted(p.name for p in Path("imagefiles").iterdir()))"""),
     ("code", "!docker build --quiet --tag packaged-myimage imagefiles"),
     ("code", """port = free_port()
-!docker run -d -p 127.0.0.1:{port}:5001 --name packaged-myimage packaged-myimage
+docker_run("packaged-myimage", "packaged-myimage", port)
 wait_until_answers(f"http://127.0.0.1:{port}/")
 response = requests.post(f"http://127.0.0.1:{port}/score", data=test_sample, headers=headers)
-print(response.json())"""),
+print("scores:", response.json())"""),
     ("code", """!docker kill packaged-myimage
 !docker rm packaged-myimage"""),
 ]
@@ -429,7 +449,9 @@ service_requirements = Model.deploy(ws, "extensibility-requirements", [model], c
                                     LocalWebservice.deploy_configuration())
 service_requirements.wait_for_deployment()
 print(service_requirements.state)
-print(service_requirements.run(sample)["table"])"""),
+answer = service_requirements.run(sample)
+print("scores:", answer["scores"])
+print(answer["table"])"""),
     ("markdown", """## 2. Pre-installed packages: a mounted virtualenv
 
 The virtualenv is made with the same Python version as the image's (3.11), and holds every
@@ -448,7 +470,9 @@ service_mounted = Model.deploy(ws, "extensibility-mounted", [model], config,
                                LocalWebservice.deploy_configuration())
 service_mounted.wait_for_deployment()
 print(service_mounted.state)
-print(service_mounted.run(sample)["table"])"""),
+answer = service_mounted.run(sample)
+print("scores:", answer["scores"])
+print(answer["table"])"""),
     ("markdown", """## Start-up times, side by side
 
 *First start*: from the new container's start to `init()` done, read from the engine's clock

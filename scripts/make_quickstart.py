@@ -1,6 +1,8 @@
 """Write notebooks/quickstart.ipynb from the cells below (keeps the notebook reviewable as code).
 
-Run ``python scripts/make_quickstart.py`` after editing a cell; the notebook is committed.
+Run ``python3 scripts/make_quickstart.py`` after editing a cell; the notebook is committed.
+The service is called ``quickstart`` unless ``QUICKSTART_SERVICE`` names another one in the
+kernel's environment (``make demo SERVICE=…`` and the notebook tests set it).
 """
 
 from __future__ import annotations
@@ -17,7 +19,11 @@ This notebook trains a tiny scikit-learn model, writes its entry script (`score.
 same sample the Azure ML packaging guide uses. Everything runs on this machine: no cloud
 account, and the image build needs no network (wheels are downloaded on the host first).
 
-Set-up (once per machine): `make setup`, or `jupyter-deploy setup`."""),
+Set-up (once per machine): `make setup`, or `jupyter-deploy setup`.
+
+The service is called `quickstart`, or what the `QUICKSTART_SERVICE` environment variable says.
+A container of that name which jupyter_deploy did not make is never replaced: the deploy stops
+with a message saying so."""),
     ("code", """import pickle
 from pathlib import Path
 
@@ -54,12 +60,15 @@ def run(raw_data):
     # Called for every request with the raw JSON body.
     data = np.array(json.loads(raw_data)["data"])
     return model.predict(data).tolist()"""),
-    ("code", """import jupyter_deploy as jd
+    ("code", """import os
 
+import jupyter_deploy as jd
+
+name = os.environ.get("QUICKSTART_SERVICE", "quickstart")
 # The image gets exactly the scikit-learn this notebook trained with (pinned).
 env = jd.Environment(name="quickstart", pip=[f"scikit-learn=={sklearn.__version__}"])
 service = jd.deploy(
-    "quickstart",
+    name,
     entry_script="score.py",
     models=["quickstart-model/model.pkl"],
     environment=env,
@@ -75,9 +84,11 @@ print(f"latency: {result.seconds * 1000:.1f} ms")"""),
 
 # The same two rows scored in this kernel, for comparison.
 in_process = model.predict(np.array(sample["data"]))
+print("in-process:", in_process.tolist())
 pd.DataFrame({"container": result.value, "in-process": in_process})"""),
     ("markdown", """The service keeps running (`docker ps` lists it, published on 127.0.0.1 only).
-Remove it with `service.remove()` or `jupyter-deploy rm quickstart`."""),
+Remove it with `service.remove()`, or `jupyter-deploy rm quickstart` (its name, if you gave
+it another)."""),
 ]
 
 
@@ -86,11 +97,9 @@ def build() -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
-    for kind, source in CELLS:
-        if kind == "markdown":
-            nb.cells.append(nbformat.v4.new_markdown_cell(source))
-        else:
-            nb.cells.append(nbformat.v4.new_code_cell(source))
+    for index, (kind, source) in enumerate(CELLS):
+        make = nbformat.v4.new_markdown_cell if kind == "markdown" else nbformat.v4.new_code_cell
+        nb.cells.append(make(source, id=f"cell-{index}"))  # stable ids: no noise in diffs
     return nb
 
 

@@ -4,25 +4,33 @@ Tests that need the engine are marked ``docker`` (everything under ``tests/integ
 automatically). Locally they are skipped with a reason when no engine answers; in CI (``CI`` set)
 they run regardless, so a missing engine fails the run instead of hiding behind skips.
 
-Every engine resource a test makes carries the label ``jupyter_deploy.test=<run id>`` and is
-removed by that label when the session ends, so parallel runs never clean up each other's.
+Every engine resource a test makes carries the label ``jupyter_deploy.test=<run id>``, or (what
+a sample notebook makes under the names a test gave it) has the run id in its name; both are
+removed when the session ends, by that label and that id only (see :mod:`runs`), so parallel runs
+never clean up each other's — nor a user's own containers, whatever their names. Ports come from
+:mod:`ports`, reserved per run; the workspace registry is the run's own.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
+import shutil
 import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import ports
 import pytest
+from runs import (
+    RUN_ID,
+    TEST_LABEL,
+    remove_tags,
+    remove_this_runs_containers,
+    remove_this_runs_images,
+)
 
 from jupyter_deploy.engine.client import engine_reachable
-
-TEST_LABEL = "jupyter_deploy.test"
-RUN_ID = uuid.uuid4().hex[:10]
 
 # pytest-jupyter (jp_fetch for the server extension's tests) registers two autouse fixtures for
 # the whole session: an event loop closed after every test, and a ServerApp clean-up. Here they
@@ -59,26 +67,73 @@ def test_labels() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _remove_labelled_resources() -> Iterator[None]:
+def _remove_this_runs_resources() -> Iterator[None]:
     yield
-    if not engine_reachable():
-        return
-    from jupyter_deploy.engine.client import docker_client
+    if engine_reachable():
+        remove_this_runs_containers()
+        remove_this_runs_images()
 
-    client = docker_client()
-    selector = {"label": f"{TEST_LABEL}={RUN_ID}"}
-    for container in client.containers.list(all=True, filters=selector):
-        container.remove(force=True)
-    for image in client.images.list(filters=selector):
-        # An image shared with a concurrent run may still be in use: leave it then.
-        with contextlib.suppress(Exception):
-            client.images.remove(image.id, force=True)
+
+@pytest.fixture(scope="session")
+def the_runs_own_workspace_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``host:port`` of a registry of this run's own, gone (with its storage) when the run ends.
+
+    Packages, published base images and ``image build`` push to the workspace registry
+    (``DeployConfig.registry_address``). The shared one (127.0.0.1:5000) would keep what they
+    push, and two runs pushing one content-addressed tag would delete it from under each other;
+    so engine tests push here instead. At the end the registry is stopped, its storage deleted
+    and the engine's tags that name it removed.
+    """
+    from jupyter_deploy.registry.local import LocalRegistry
+
+    registry = LocalRegistry(f"127.0.0.1:{ports.an_unused_port()}",
+                             root=tmp_path_factory.mktemp("workspace-registry"))
+    registry.start()
+    try:
+        yield registry.address
+    finally:
+        registry.stop()
+        shutil.rmtree(registry.root, ignore_errors=True)
+        if engine_reachable():
+            remove_tags(lambda tag: tag.startswith(f"{registry.address}/"))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _engine_tests_use_the_runs_own_workspace_registry(
+    request: pytest.FixtureRequest,
+) -> Iterator[None]:
+    """The workspace registry is the run's own in modules of engine tests (that will run).
+
+    Module-scoped and autouse, so it is in place before any other module fixture packages or
+    pushes; other modules (the unit tests) see the configured address.
+    """
+    engine_tests = [item for item in request.session.items
+                    if getattr(item, "module", None) is request.module
+                    and "docker" in item.keywords and item.get_closest_marker("skip") is None]
+    if not engine_tests:
+        yield
+        return
+    from jupyter_deploy.config import get_config
+
+    config = get_config()
+    configured = config.registry_address
+    config.registry_address = request.getfixturevalue("the_runs_own_workspace_registry")
+    try:
+        yield
+    finally:
+        config.registry_address = configured
 
 
 @pytest.fixture
 def a_service_name() -> str:
     """A container name no other test run uses."""
     return f"jdtest-{RUN_ID}-{uuid.uuid4().hex[:6]}"
+
+
+@pytest.fixture
+def an_unused_port() -> int:
+    """A loopback port nothing listens on, kept from every other run until this one ends."""
+    return ports.an_unused_port()
 
 
 @pytest.fixture

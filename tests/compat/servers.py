@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,12 @@ from pathlib import Path
 
 import requests
 from peer import peer_command
+
+# The benchmarks import this module from outside pytest: tests/ holds ports.py.
+if str(Path(__file__).resolve().parents[1]) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ports import an_unused_port
 
 
 @dataclass
@@ -40,15 +45,10 @@ class RunningServer:
         return self.log_path.read_text(errors="replace")
 
 
-def an_unused_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start(kind: str, script: Path, port: int | None = None, workers: int = 1,
           env: Mapping[str, str] | None = None, model_dir: Path | None = None) -> RunningServer:
-    """Start ``ours`` or ``peer`` on ``script`` (not waiting for it)."""
+    """Start ``ours`` or ``peer`` on ``script`` (not waiting for it), by default on a port
+    reserved for this run (see ``tests/ports.py``)."""
     port = port or an_unused_port()
     model_dir = model_dir or Path(tempfile.mkdtemp(prefix="jd-model-"))
     environ = {**os.environ, "AZUREML_MODEL_DIR": str(model_dir),

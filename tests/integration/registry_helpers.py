@@ -1,7 +1,7 @@
 """Helpers shared by the registry integration tests and the registry benchmark.
 
-Free ports in this suite's range (5100-5199), a tiny image built FROM scratch (pushes in a
-blink), registries started in a temporary folder, and a fast way to fill a registry with many
+Free ports reserved for this run (see ``tests/ports.py``), a tiny image built FROM scratch (pushes
+in a blink), registries started in a temporary folder, and a fast way to fill a registry with many
 repositories or tags through its own HTTP API (blob mounts plus manifests: no engine involved).
 """
 
@@ -9,30 +9,33 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sys
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from ports import an_unused_port
-
 from jupyter_deploy.engine import images
 from jupyter_deploy.registry.client import OCI_MANIFEST, RegistryClient
 from jupyter_deploy.registry.local import LocalRegistry, TokenAuth
 
-PORTS = range(5100, 5200)
+# The registry benchmark imports this module from outside pytest: tests/ holds ports.py.
+if str(Path(__file__).resolve().parents[1]) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ports import an_unused_port
 
 
-def a_free_port(skip: tuple[int, ...] = ()) -> int:
-    """A port in this suite's range (5100-5199) that nothing listens on right now."""
-    return an_unused_port(PORTS.start, PORTS.stop - 1, skip)
+def a_free_port() -> int:
+    """A loopback port nothing listens on, reserved for this run (no other run gets it)."""
+    return an_unused_port()
 
 
 @contextlib.contextmanager
 def running_registry(root: Path, htpasswd: Path | None = None,
                      token: TokenAuth | None = None, port: int | None = None,
                      ) -> Iterator[LocalRegistry]:
-    """A registry on ``port`` (default: free in 5100-5199), data in ``root``, stopped after."""
+    """A registry on ``port`` (default: a free one), data in ``root``, stopped afterwards."""
     address = f"127.0.0.1:{port or a_free_port()}"
     registry = LocalRegistry(address, root, htpasswd=htpasswd, token=token)
     registry.start()

@@ -1,18 +1,25 @@
 """Every sample notebook, run top to bottom with a real kernel on the real engine.
 
 A notebook passes when no cell errors and its outputs show what it promises (the scores, the
-states, the status lines). Whatever a notebook starts — services, plain containers, a private
-registry — is removed afterwards by name, pass or fail. The magics' faults that need a real
-engine or a real registry (a taken port, a wrong registry password) are checked here too,
-through a testing shell.
+states, the status lines). Scores are read as numbers and compared with a tolerance: the last
+bits of a float differ between BLAS builds. Each notebook runs as a copy in a folder of its own,
+with a data folder of its own and the run's own workspace registry, and everything it names in
+the engine (services, containers, images) renamed to carry the run's id: two runs never share a
+name, and a user's own ``quickstart`` container is never touched. What it makes through a
+workspace carries the run's label. Afterwards exactly those names are removed, and any registry
+the notebook started in its folder is stopped, pass or fail; the label goes at the session's end.
+The magics' faults that need a real engine or a real registry (a taken port, a wrong registry
+password) are checked here too, through a testing shell.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import re
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import nbformat
@@ -20,26 +27,35 @@ import pytest
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from nbclient import NotebookClient
+from runs import RUN_ID, TEST_LABEL, remove_tags
 
 import jupyter_deploy
+from jupyter_deploy.config import get_config
 from jupyter_deploy.engine.client import docker_client
 from jupyter_deploy.registry.local import LocalRegistry, write_htpasswd
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
-PRIVATE_REGISTRY = "127.0.0.1:8990"
 
-#: What each notebook leaves in the engine if it stops half-way (containers, image tags).
-LEFTOVERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "quickstart.ipynb": (("quickstart",), ()),
-    "magics.ipynb": (("magics-demo",), ()),
-    "widget-panels.ipynb": (("panels-demo",), ()),
-    "custom-base-image.ipynb": (("custom-base-service", "custom-base-private"),
-                                (f"{PRIVATE_REGISTRY}/base/custom-python:1",)),
-    "packaging.ipynb": (("packaged-container", "packaged-myimage"), ("packaged-myimage",)),
-    "extensibility.ipynb": (("extensibility-requirements", "extensibility-mounted"), ()),
+#: What each notebook calls the things it makes in the engine; a test run renames them in its
+#: copy. The quickstart's service is named by ``QUICKSTART_SERVICE`` instead, as ``make demo``
+#: names it.
+NAMES: dict[str, tuple[str, ...]] = {
+    "quickstart.ipynb": (),
+    "magics.ipynb": ("magics-demo", "magics-files"),
+    "widget-panels.ipynb": ("panels-demo",),
+    "custom-base-image.ipynb": ("custom-base-service", "custom-base-private"),
+    "packaging.ipynb": ("packaged-container", "packaged-myimage"),
+    "extensibility.ipynb": ("extensibility-requirements", "extensibility-mounted",
+                            "prebuilt-inference"),
 }
+QUICKSTART = "quickstart"
 
-Check = Callable[[list[str]], None]
+#: The notebooks' linear model (least squares, exact on ten features) scores the seeds' two rows
+#: as 1·1 + … + 10·10 and 10·1 + … + 1·10.
+EXPECTED = [385.0, 220.0]
+NUMBER = r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"
+
+Check = Callable[[list[str], Mapping[str, str]], None]
 
 
 def texts(nb: nbformat.NotebookNode) -> list[str]:
@@ -58,51 +74,84 @@ def texts(nb: nbformat.NotebookNode) -> list[str]:
     return cells
 
 
-def check_quickstart(cells: list[str]) -> None:
-    everything = "\n".join(cells)
-    assert "scores: [" in everything and "latency:" in everything
+def printed_scores(text: str, label: str = "scores:") -> list[list[float]]:
+    """Every ``<label> [...]`` list printed in ``text``, as numbers."""
+    return [json.loads(found) for found in re.findall(rf"{re.escape(label)} (\[[^\[\]]*\])", text)]
 
 
-def check_magics(cells: list[str]) -> None:
+def table_scores(text: str) -> list[float]:
+    """The values of a one-column table as ``%%deploy_score`` shows it (``index  value`` lines)."""
+    return [float(value) for value in re.findall(rf"^\s*\d+\s+({NUMBER})\s*$", text, re.M)]
+
+
+def the_expected_scores(scores: list[float]) -> bool:
+    return scores == pytest.approx(EXPECTED, rel=1e-6, abs=1e-6)
+
+
+def check_quickstart(cells: list[str], names: Mapping[str, str]) -> None:
     everything = "\n".join(cells)
-    deployed = next(c for c in cells if "Service 'magics-demo' is healthy" in c)
+    [container] = printed_scores(everything)
+    [in_process] = printed_scores(everything, "in-process:")
+    # The container answers what the kernel computes; the ridge model is near the exact answer.
+    assert container == pytest.approx(in_process, rel=1e-6, abs=1e-6)
+    assert container == pytest.approx(EXPECTED, rel=0.02)
+    assert "latency:" in everything
+    assert f"Service {names[QUICKSTART]!r} is healthy" in everything
+
+
+def check_magics(cells: list[str], names: Mapping[str, str]) -> None:
+    everything = "\n".join(cells)
+    demo = names["magics-demo"]
+    deployed = next(c for c in cells if f"Service {demo!r} is healthy" in c)
     assert "FloatProgress(" in deployed and "Step 1/" in deployed
-    scores = next(c for c in cells if "answered 200" in c)
-    assert "385.0" in scores and "220.0" in scores
-    assert "Status: Downloaded newer image for 127.0.0.1:5000/jupyter-deploy/magics-demo:" in (
-        everything)
-    assert "Service 'magics-demo' reloaded" in everything
+    sample, frame, rounded = (c for c in cells if "answered 200" in c)
+    assert the_expected_scores(table_scores(sample)) and the_expected_scores(table_scores(rounded))
+    assert len(table_scores(frame)) == 3
+    registry = get_config().registry_address
+    assert f"Status: Downloaded newer image for {registry}/jupyter-deploy/{demo}:" in everything
+    assert f"Service {demo!r} reloaded" in everything
     assert "'Dockerfile', 'app', 'models'" in everything
-    assert "Stopped" in everything and "Service 'magics-demo' removed." in everything
-    assert "magics-demo" not in cells[-1]
+    assert "Stopped" in everything and f"Service {demo!r} removed." in everything
+    assert demo not in cells[-1]
 
 
-def check_panels(cells: list[str]) -> None:
+def check_panels(cells: list[str], names: Mapping[str, str]) -> None:
     everything = "\n".join(cells)
     assert "Healthy http://127.0.0.1:" in everything
-    assert "[385.0, 219.99" in everything and "Service 'panels-demo' removed." in everything
+    [scores] = printed_scores(everything)
+    assert the_expected_scores(scores)
+    assert f"Service {names['panels-demo']!r} removed." in everything
 
 
-def check_custom_base(cells: list[str]) -> None:
+def check_custom_base(cells: list[str], names: Mapping[str, str]) -> None:
     everything = "\n".join(cells)
     assert "was successful after" in everything and "digest: sha256:" in everything
     assert "custom base image: tools pre-installed once" in everything
-    assert re.search(r"Healthy\s+\[385\.0, 219\.99", everything)
+    # Both services, on the base from the workspace registry and from the private one
+    assert len(re.findall(r"Healthy\s+scores: \[", everything)) == 2
+    scores = printed_scores(everything)
+    assert len(scores) == 2 and all(the_expected_scores(s) for s in scores)
     assert "wrong password:" in everything and "refused the credentials" in everything
     assert "password='********'" in everything
-    assert "Healthy [385.0, 219.99" in everything and "Deleted Deleted" in everything
+    assert "Deleted Deleted" in everything
 
 
-def check_packaging(cells: list[str]) -> None:
+def check_packaging(cells: list[str], names: Mapping[str, str]) -> None:
     everything = "\n".join(cells)
-    assert "Status: Downloaded newer image for 127.0.0.1:5000/package:" in everything
-    assert "200\n" in everything and everything.count("[385.0, 219.99") == 2
+    registry = get_config().registry_address
+    assert f"Status: Downloaded newer image for {registry}/package:" in everything
+    assert "200\n" in everything
+    scores = printed_scores(everything)
+    assert len(scores) == 2 and all(the_expected_scores(s) for s in scores)
     assert "'Dockerfile', 'app', 'models', 'requirements.txt', 'server', 'wheels'" in everything
 
 
-def check_extensibility(cells: list[str]) -> None:
+def check_extensibility(cells: list[str], names: Mapping[str, str]) -> None:
     everything = "\n".join(cells)
-    assert everything.count("Healthy\n  score\n-------\n    385\n    220") == 2
+    assert everything.count("Healthy\nscores: [") == 2
+    scores = printed_scores(everything)
+    assert len(scores) == 2 and all(the_expected_scores(s) for s in scores)
+    assert everything.count("  score\n-------\n") == 2
     assert "tabulate 0.9.0 from /tmp/jd-extra-packages/" in everything
     assert re.search(r"first start: the requirements file is [0-9.]+x slower", everything)
     assert "Deleted Deleted" in everything
@@ -118,35 +167,97 @@ CHECKS: dict[str, Check] = {
 }
 
 
-def remove_leftovers(name: str) -> None:
-    containers, tags = LEFTOVERS.get(name, ((), ()))
+def this_runs_names(name: str) -> dict[str, str]:
+    """Each name the notebook gives, and the name it gets in this run (the run id appended)."""
+    given = (QUICKSTART,) if name == "quickstart.ipynb" else NAMES[name]
+    return {original: f"{original}-{RUN_ID}" for original in given}
+
+
+def renamed(nb: nbformat.NotebookNode, names: Mapping[str, str]) -> nbformat.NotebookNode:
+    """``nb`` with every name (and the variable a magic binds it to) replaced by this run's."""
+    if not names:
+        return nb
+    spellings = {**names, **{k.replace("-", "_"): v.replace("-", "_") for k, v in names.items()}}
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, spellings)) + r")\b")
+    for cell in nb.cells:
+        cell.source = pattern.sub(lambda m: spellings[m.group(1)], cell.source)
+    return nb
+
+
+#: Run in the kernel before the first cell (an IPython startup file): the run's workspace
+#: registry, and the run's label on every workspace, so what the SDK notebooks make through
+#: ``Workspace.from_config()`` is labelled like what the engine tests make through theirs.
+KERNEL_STARTUP = """\
+from jupyter_deploy.config import get_config
+from jupyter_deploy.services.workspace import Workspace
+
+get_config().registry_address = {registry!r}
+_open_workspace = Workspace.__init__
+
+
+def _open_labelled_workspace(self, *args, **kwargs):
+    _open_workspace(self, *args, **kwargs)
+    self.labels.setdefault({label!r}, {run!r})
+
+
+Workspace.__init__ = _open_labelled_workspace
+"""
+
+
+def a_kernel_environment(folder: Path, names: Mapping[str, str]) -> dict[str, str]:
+    """The kernel's environment: this run's startup file, and a data folder of its own.
+
+    The IPython folder is the kernel's own too, so the user's profile and history are not
+    touched either.
+    """
+    startup = folder / "ipython" / "profile_default" / "startup"
+    startup.mkdir(parents=True)
+    (startup / "00-this-test-run.py").write_text(KERNEL_STARTUP.format(
+        registry=get_config().registry_address, label=TEST_LABEL, run=RUN_ID))
+    return {**os.environ, "IPYTHONDIR": str(folder / "ipython"),
+            "JUPYTER_DEPLOY_HOME": str(folder / "home"),
+            "QUICKSTART_SERVICE": names.get(QUICKSTART, f"{QUICKSTART}-{RUN_ID}")}
+
+
+def remove_what_it_made(names: Mapping[str, str], folder: Path) -> None:
+    """Containers and tags with this run's names; registries started in ``folder``, their tags.
+
+    Only this run's names are touched: a container called ``quickstart`` (or any name the
+    notebook would use outside tests) that someone else made stays as it is. What the notebook
+    made through a workspace carries the run's label and goes when the session ends.
+    """
     client = docker_client()
-    for container in containers:
+    ours = set(names.values())
+    for name in ours:
         with contextlib.suppress(Exception):
-            client.containers.get(container).remove(force=True)
-    for tag in tags:
+            client.containers.get(name).remove(force=True)
+    addresses = []
+    for config in folder.rglob("config-*.yml"):  # a LocalRegistry's root holds one per port
+        address = f"127.0.0.1:{config.stem.removeprefix('config-')}"
+        addresses.append(f"{address}/")
         with contextlib.suppress(Exception):
-            client.images.remove(tag)
-    if name == "custom-base-image.ipynb":
-        root = NOTEBOOKS / "workdir" / "custom-base" / "private-registry"
-        with contextlib.suppress(Exception):
-            LocalRegistry(PRIVATE_REGISTRY, root=root).stop()
+            LocalRegistry(address, root=config.parent).stop()
+    remove_tags(lambda tag: any(name in tag for name in ours) or tag.startswith(tuple(addresses)))
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")))
-def test_notebook_runs_and_shows_its_results(name: str) -> None:
-    # Given a sample notebook with the outputs it promises
+def test_notebook_runs_and_shows_its_results(name: str, tmp_path: Path) -> None:
+    # Given a sample notebook with the outputs it promises, its names made this run's own
     assert name in CHECKS, f"{name} has no expectations: add a check to CHECKS"
-    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    names = this_runs_names(name)
+    nb = renamed(nbformat.read(NOTEBOOKS / name, as_version=4), names)
+    folder = tmp_path / "notebook"
+    folder.mkdir()
     client = NotebookClient(nb, timeout=900, kernel_name="python3",
-                            resources={"metadata": {"path": str(NOTEBOOKS)}})
+                            resources={"metadata": {"path": str(folder)}})
     try:
         # When it runs top to bottom with a real kernel
-        client.execute()
+        client.execute(env=a_kernel_environment(tmp_path, names))
         # Then no cell failed and the outputs show the promised results
-        CHECKS[name](texts(nb))
+        CHECKS[name](texts(nb), names)
     finally:
-        remove_leftovers(name)
+        nbformat.write(nb, tmp_path / name)  # what it showed, for a look after a failure
+        remove_what_it_made(names, folder)
 
 
 # -- the magics' faults on the real engine -----------------------------------------------------
@@ -162,10 +273,13 @@ def a_shell() -> Iterator[InteractiveShell]:
 
 
 @pytest.fixture
-def a_protected_registry(tmp_path: Path) -> Iterator[tuple[LocalRegistry, str]]:
+def a_protected_registry(
+    tmp_path: Path, an_unused_port: int,
+) -> Iterator[tuple[LocalRegistry, str]]:
     password = secrets.token_urlsafe(12)
     htpasswd = write_htpasswd(tmp_path / "htpasswd", {"reader": password})
-    registry = LocalRegistry("127.0.0.1:8991", root=tmp_path / "registry", htpasswd=htpasswd)
+    registry = LocalRegistry(f"127.0.0.1:{an_unused_port}", root=tmp_path / "registry",
+                             htpasswd=htpasswd)
     registry.start()
     try:
         yield registry, password

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from ports import an_unused_port
+from runs import RUN_ID
 from samples import JOBLIB_SCORE_PY, SAMPLE
 
 from jupyter_deploy.cli.main import main
@@ -34,10 +35,8 @@ from jupyter_deploy.spec.environment import Environment, RegistryCredentials
 from jupyter_deploy.spec.package import PackageSpec
 
 PINNED = ("scikit-learn==1.9.1", "joblib==1.6.0")
-
-
-def a_port_in_my_range(low: int = 5300, high: int = 5400) -> int:
-    return an_unused_port(low, high - 1)
+#: The packages' name: this run's own, so its images' tags are too.
+PACKAGE = f"pkgtest-{RUN_ID}"
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +61,7 @@ def a_project(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def a_spec(a_workspace: Workspace, a_project: Path) -> PackageSpec:
-    return PackageSpec("pkgtest", a_project / "score.py", Environment(name="pkg", pip=PINNED),
+    return PackageSpec(PACKAGE, a_project / "score.py", Environment(name="pkg", pip=PINNED),
                        (a_workspace.get_model("ridge").files(),))
 
 
@@ -70,7 +69,7 @@ def a_spec(a_workspace: Workspace, a_project: Path) -> PackageSpec:
 def a_private_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry]:
     root = tmp_path_factory.mktemp("private")
     htpasswd = write_htpasswd(root / "htpasswd", {"reader": "right-password"})
-    registry = LocalRegistry(f"127.0.0.1:{a_port_in_my_range()}", root, htpasswd=htpasswd)
+    registry = LocalRegistry(f"127.0.0.1:{an_unused_port()}", root, htpasswd=htpasswd)
     registry.start()
     yield registry
     registry.stop()
@@ -141,7 +140,7 @@ def test_a_base_image_that_does_not_exist(a_workspace: Workspace, a_spec: Packag
     env = Environment(name="nobase", base_image=f"{a_workspace.registry}/nope/nothing:1")
     with pytest.raises(ImageNotFoundError, match="nope/nothing"):
         package_image(_with(a_spec, env), a_workspace.registry, labels=a_workspace.labels)
-    assert not docker_client().images.list(name="jupyter-deploy/pkgtest-nobase")
+    assert not docker_client().images.list(name=f"jupyter-deploy/{PACKAGE}-nobase")
 
 
 def test_a_wrong_password_is_refused_without_being_shown(
@@ -166,7 +165,7 @@ def test_a_wrong_password_is_refused_without_being_shown(
 
 
 def test_an_unreachable_registry(a_workspace: Workspace, a_spec: PackageSpec):
-    address = f"127.0.0.1:{a_port_in_my_range()}"
+    address = f"127.0.0.1:{an_unused_port()}"
     env = Environment(name="away", base_image=f"{address}/base/python:3.11")
     with pytest.raises(RegistryError) as caught:
         package_image(_with(a_spec, env), a_workspace.registry, labels=a_workspace.labels)
@@ -178,7 +177,7 @@ def test_a_failing_run_step_shows_the_logs_tail(tmp_path: Path, test_labels: dic
     (tmp_path / "Dockerfile").write_text(
         "FROM jupyter-deploy/python:3.11\nRUN echo preparing && echo the-real-cause >&2 && exit 3\n"
     )
-    tag = f"jupyter-deploy/failing-base:{tmp_path.name[-8:]}"
+    tag = f"jupyter-deploy/failing-base:{RUN_ID}"
     with pytest.raises(BuildError) as caught:
         build_base(tmp_path / "Dockerfile", tag, log=lambda _: None, labels=test_labels)
     assert "the-real-cause" in str(caught.value)
@@ -234,7 +233,7 @@ def test_the_cli_reports_a_bad_inference_config(tmp_path: Path,
 def _with(spec: PackageSpec, env: Environment) -> PackageSpec:
     from dataclasses import replace
 
-    return replace(spec, name=f"pkgtest-{env.name}", environment=env)
+    return replace(spec, name=f"{PACKAGE}-{env.name}", environment=env)
 
 
 def test_the_cli_builds_a_base_image_into_the_workspace_registry(

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from runs import RUN_ID, TEST_LABEL
 from samples import write_score_py
 
 import jupyter_deploy as jd
@@ -70,13 +71,22 @@ def _dockerd_pid() -> int | None:
 @pytest.fixture
 def an_engine_we_can_restart() -> None:
     """The engine this project started (root, the local socket); elsewhere the test is skipped
-    locally — CI always starts its own, so there it always runs."""
+    locally — CI always starts its own, so there it always runs.
+
+    A restart stops every container on the engine, so it is skipped too while the engine runs
+    containers that are not this run's (a user's own, another test run's).
+    """
     if os.environ.get("DOCKER_HOST") or _dockerd_pid() is None or os.geteuid() != 0:
         if os.environ.get("CI"):
             pytest.fail(f"CI must run the engine itself to test a restart ({engine_address()})")
         pytest.skip("the engine was not started by this project: not restarting it")
     if shutil.which("pgrep") is None:
         pytest.fail("pgrep is needed to find dockerd")
+    others = sorted(c.name for c in docker_client().containers.list()
+                    if c.labels.get(TEST_LABEL) != RUN_ID)
+    if others:
+        pytest.skip(f"the engine runs containers that are not this run's ({', '.join(others[:5])}"
+                    f"{', …' if len(others) > 5 else ''}): a restart would stop them")
 
 
 def _restart_engine() -> None:

@@ -165,7 +165,8 @@ def test_a_push_without_the_login_raises_from_the_stream(
     build_tiny_image(tmp_path, ref, test_labels)
     # When it is pushed with a wrong password, Then the stream's error becomes ours
     with pytest.raises(RegistryAuthError) as refused:
-        images.push(ref, auth_config={"username": USER, "password": "wrong-pass"})
+        wrong = RegistryCredentials(a_private_registry.address, USER, "wrong-pass")
+        images.push(ref, auth_config=wrong.auth_config())
     assert "wrong-pass" not in str(refused.value)
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import time
 from collections.abc import Iterator, Mapping
@@ -20,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import ports
 import pytest
 import requests
+from ports import an_unused_port
 from samples import JOBLIB_SCORE_PY, SAMPLE
 
 from jupyter_deploy.azureml.core import Workspace
@@ -69,16 +68,6 @@ def run_snippet(code: str, namespace: dict[str, Any], fills: Mapping[str, str]) 
     exec(compile(code, "<seed snippet>", "exec"), namespace)
 
 
-def an_unused_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def free_port_in_range(low: int = 5300, high: int = 5400) -> int:
-    return ports.an_unused_port(low, high - 1)
-
-
 @pytest.fixture(scope="module")
 def a_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder with score.py and a 10-feature Ridge model, as the seeds' prerequisites."""
@@ -106,10 +95,10 @@ def model(ws: Workspace, a_project: Path) -> Model:
 
 @pytest.fixture(scope="module")
 def a_private_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry]:
-    """A registry with Basic auth on a port of this suite's range (5300-5399)."""
+    """A registry with Basic auth, on a port of this run's."""
     root = tmp_path_factory.mktemp("private-registry")
     htpasswd = write_htpasswd(root / "htpasswd", {PRIVATE_USER: PRIVATE_PASSWORD})
-    registry = LocalRegistry(f"127.0.0.1:{free_port_in_range()}", root, htpasswd=htpasswd)
+    registry = LocalRegistry(f"127.0.0.1:{an_unused_port()}", root, htpasswd=htpasswd)
     registry.start()
     yield registry
     registry.stop()
@@ -196,10 +185,13 @@ def test_a_package_is_pulled_run_and_answers_the_sample_client(
     package_block, _, client_block = snippets("002")
     # When the model is packaged and pulled
     run_snippet(package_block, a_namespace, fills)
-    status = a_namespace["package"].pull()
+    capsys.readouterr()
+    # (the SDK's pull() prints the engine's status line and returns nothing)
+    assert a_namespace["package"].pull() is None
     # Then the pull names the image in the workspace registry, and the engine lists it
     location = a_namespace["package"].location
-    assert status == f"Status: Downloaded newer image for {location}"
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert printed[-1] == f"Status: Downloaded newer image for {location}"
     assert location.startswith(f"{a_namespace['ws'].registry}/package:")
     assert images.exists(location)
     # When it runs as `docker run -p PORT:5001 --name mycontainer <image>`
@@ -233,7 +225,8 @@ def test_a_generated_dockerfile_builds_offline_and_answers_the_sample_client(
     # When the base is pulled with those credentials (in memory) and plain docker builds it
     acr = a_namespace["acr"]
     images.pull(fills["mcr.microsoft.com/azureml/o16n-sample-user-base/ubuntu-miniconda:latest"],
-                auth_config={"username": acr.username, "password": acr.password})
+                auth_config={"username": acr.username, "password": acr.password,
+                             "serveraddress": acr.address})
     tag = f"jdtest-myimage-{a_service_name}:latest"
     labels = [arg for k, v in test_labels.items() for arg in ("--label", f"{k}={v}")]
     subprocess.run(["docker", "build", "--network", "none", *labels, "--tag", tag, str(folder)],

@@ -61,7 +61,7 @@ def test_an_sdk_v1_script_finds_its_model(a_service_name: str, test_labels: dict
     model = tmp_path / "weights.json"
     model.write_text(json.dumps([1] * 10))
     service = jd.deploy(a_service_name, SCRIPTS.parent / "sdk_v1_score.py",
-                        models=[jd.packaging.ModelFiles(model, "weights")], labels=test_labels)
+                        models=[jd.ModelFiles(model, "weights")], labels=test_labels)
     try:
         # When scored, Then the model was found where Azure would put it
         assert service.score(SAMPLE).value == [55, 55]
@@ -87,8 +87,8 @@ def test_a_failing_init_ends_the_container_with_the_traceback_last(
 def test_the_server_adds_less_than_15_mb(a_service_name: str,
                                          test_labels: dict[str, str]) -> None:
     # Given an image of the plain script with no packages of its own
-    built = jd.deployments.build_package(
-        jd.packaging.PackageSpec(a_service_name, SCRIPTS / "plain_json.py"), labels=test_labels)
+    built = jd.build_package(
+        jd.PackageSpec(a_service_name, SCRIPTS / "plain_json.py"), labels=test_labels)
     # When its size is compared with the base image's
     client = docker_client()
     size = client.images.get(built.tag).attrs["Size"]

@@ -22,7 +22,8 @@ from samples import RIDGE_SCORE_PY, SAMPLE, write_score_py
 from sklearn.linear_model import Ridge
 
 import jupyter_deploy as jd
-from jupyter_deploy.engine.client import reset_client
+from jupyter_deploy.config import get_config
+from jupyter_deploy.engine.client import docker_client, reset_client
 from jupyter_deploy.errors import ContainerError, DockerUnavailableError, ScoringError
 
 
@@ -118,7 +119,7 @@ def test_a_crashing_init_is_failed_within_seconds(
     with pytest.raises(ContainerError, match="cannot load weights") as info:
         jd.deploy(a_service_name, script, labels=test_labels)
     # Then it failed on the container's exit, long before the readiness timeout
-    assert time.monotonic() - started < jd.deployments.get_config().ready_timeout / 2
+    assert time.monotonic() - started < get_config().ready_timeout / 2
     assert "Traceback" in info.value.logs
     assert jd.services.get(a_service_name).state == "Failed"
 
@@ -227,14 +228,14 @@ def test_a_gpu_request_on_an_engine_without_gpus_fails_before_building(
     tmp_path: Path, a_service_name: str
 ) -> None:
     # Given an environment that asks for GPUs, on this engine (which has no GPU runtime)
-    if "nvidia" in (jd.deployments.docker_client().info().get("Runtimes") or {}):
+    if "nvidia" in (docker_client().info().get("Runtimes") or {}):
         pytest.skip("this engine has a GPU runtime")
     script = write_score_py(tmp_path, '1')
     env = jd.Environment(docker_arguments=("--gpus", "all"))
     # Then the deploy stops, saying what is missing, before any image is built
     with pytest.raises(jd.DeployError, match="no GPU runtime"):
         jd.deploy(a_service_name, script, environment=env)
-    assert not jd.deployments.docker_client().images.list(name=f"jupyter-deploy/{a_service_name}")
+    assert not docker_client().images.list(name=f"jupyter-deploy/{a_service_name}")
 
 
 def test_a_failed_update_rolls_back_to_the_running_version(

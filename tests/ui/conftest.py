@@ -1,10 +1,10 @@
 """Fixtures of the browser tests: a real JupyterLab, Debian's Chromium, a real engine and registry.
 
-JupyterLab runs as its own process on a port of this suite's range (8800-8849; registries take
-8850-8899) with a token, a throw-away settings folder (so the dark theme or a workspace layout
-never leaks into anyone's JupyterLab) and ``SidebarConfig.registries`` naming the test registry.
-Chromium is the system one, driven by Playwright; no browser is ever downloaded. Screenshots go
-to ``artifacts/`` at the repository root (gitignored).
+JupyterLab runs as its own process on a port reserved for this run (``tests/ports.py``), with a
+token, a throw-away settings folder (so the dark theme or a workspace layout never leaks into
+anyone's JupyterLab) and ``DeployConfig.sidebar_registries`` naming the test registry. Chromium
+is the system one, driven by Playwright; no browser is ever downloaded. Screenshots go to
+``artifacts/`` at the repository root (gitignored).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def a_lab_server(
         home = tmp_path_factory.mktemp("lab")
         settings = home / "settings"
         quiet_settings(settings)
-        port, token = an_unused_port(8800, 8849), secrets.token_hex(16)
+        port, token = an_unused_port(), secrets.token_hex(16)
         log = home / "jupyter.log"
         command = [
             sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
@@ -48,8 +48,8 @@ def a_lab_server(
             f"--LabApp.user_settings_dir={settings}",
             f"--LabApp.workspaces_dir={home / 'workspaces'}",
             "--ServerApp.jpserver_extensions={'jupyter_deploy': True}",
-            "--SidebarConfig.cache_seconds=1",
-            *(f"--SidebarConfig.registries={address}" for address in registries),
+            "--DeployConfig.listing_cache_seconds=1",
+            *(f"--DeployConfig.sidebar_registries={address}" for address in registries),
         ]
         with log.open("wb") as out:
             process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,

@@ -1,8 +1,9 @@
 """What the browser tests share: where JupyterLab runs, how to open the sidebar, screenshots.
 
-JupyterLab runs as its own process on a port of this suite's range (8800-8849; registries take
-8850-8899). Chromium is Debian's, driven by Playwright with the flags this project's machines
-need; no browser is ever downloaded. Screenshots go to ``artifacts/`` (gitignored).
+JupyterLab runs as its own process on a port reserved for this run (``tests/ports.py``: no other
+run, nor another suite, gets it). Chromium is Debian's, driven by Playwright with the flags this
+project's machines need; no browser is ever downloaded. Screenshots go to ``artifacts/``
+(gitignored).
 """
 
 from __future__ import annotations
@@ -32,9 +33,9 @@ SIDEBAR = "#jupyter-deploy-sidebar"
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
 
 
-def an_unused_port(first: int, last: int) -> int:
-    """A port in ``first..last`` that nothing listens on."""
-    return ports.an_unused_port(first, last)
+def an_unused_port(*_old_range: int) -> int:
+    """A loopback port nothing listens on, reserved for this run (a ``first, last`` is ignored)."""
+    return ports.an_unused_port()
 
 
 @dataclass
