@@ -13,12 +13,14 @@ never clean up each other's — nor a user's own containers, whatever their name
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import ports
 import pytest
@@ -143,3 +145,19 @@ def a_taken_port() -> Iterator[int]:
         s.bind(("127.0.0.1", 0))
         s.listen()
         yield s.getsockname()[1]
+
+
+@pytest.fixture
+def a_foreign_container(a_service_name: str, test_labels: dict[str, str]) -> Iterator[Any]:
+    """A running container without jupyter_deploy's labels (only the run's, for clean-up)."""
+    import docker.errors
+
+    from jupyter_deploy.config import get_config
+    from jupyter_deploy.engine.client import docker_client
+
+    container = docker_client().containers.run(
+        get_config().default_base_image, ["sleep", "600"], name=a_service_name, detach=True,
+        labels=test_labels)
+    yield container
+    with contextlib.suppress(docker.errors.NotFound):
+        container.remove(force=True)

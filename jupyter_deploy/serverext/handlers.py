@@ -109,12 +109,8 @@ class PullHandler(DeployHandler):
 
     @web.authenticated
     async def post(self) -> None:
-        try:
-            reference = str(self.json_body().get("reference", ""))
-        except ConfigurationError as e:
-            await self.answer(_raise, e)
-            return
-        await self.answer(self.manager.pull, reference)
+        body = self.json_body
+        await self.answer(lambda: self.manager.pull(str(body().get("reference", ""))))
 
 
 class PullsHandler(DeployHandler):
@@ -122,12 +118,9 @@ class PullsHandler(DeployHandler):
 
     @web.authenticated
     async def post(self) -> None:
-        try:
-            reference = str(self.json_body().get("reference", ""))
-        except ConfigurationError as e:
-            await self.answer(_raise, e)
-            return
-        await self.answer(self.manager.start_pull, reference, status=202)
+        body = self.json_body
+        await self.answer(lambda: self.manager.start_pull(str(body().get("reference", ""))),
+                          status=202)
 
 
 class PullJobHandler(DeployHandler):
@@ -181,13 +174,5 @@ class ActionHandler(DeployHandler):
 
     @web.authenticated
     async def post(self, ref: str, action: str) -> None:
-        try:
-            not_ours = self.json_body().get("not_ours") is True
-        except ConfigurationError as e:
-            await self.answer(_raise, e)
-            return
-        await self.answer(self.manager.act, ref, action, not_ours)
-
-
-def _raise(error: DeployError) -> None:
-    raise error
+        body = self.json_body
+        await self.answer(lambda: self.manager.act(ref, action, body().get("not_ours") is True))

@@ -3,9 +3,7 @@ stopped or removed only when the request says the user confirmed it (on the real
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import docker.errors
@@ -14,24 +12,12 @@ from pytest_jupyter.jupyter_core import jp_asyncio_loop  # noqa: F401 - the real
 from pytest_jupyter.jupyter_server import jp_server_cleanup  # noqa: F401 - the real one, here
 from tornado.httpclient import HTTPClientError
 
-from jupyter_deploy.config import get_config
 from jupyter_deploy.engine.client import docker_client
 
 
 @pytest.fixture
 def jp_server_config() -> dict[str, Any]:
     return {"ServerApp": {"jpserver_extensions": {"jupyter_deploy": True}}}
-
-
-@pytest.fixture
-def a_foreign_container(a_service_name: str, test_labels: dict[str, str]) -> Iterator[Any]:
-    """A running container without our labels (only the run's test label, for clean-up)."""
-    container = docker_client().containers.run(
-        get_config().default_base_image, ["sleep", "600"], name=a_service_name, detach=True,
-        labels=test_labels)
-    yield container
-    with contextlib.suppress(docker.errors.NotFound):
-        container.remove(force=True)
 
 
 @pytest.mark.parametrize("action", ["stop", "restart", "remove"])

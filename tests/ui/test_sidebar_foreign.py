@@ -3,29 +3,13 @@ ours; cancelling leaves it running (JupyterLab in Chromium, the real engine)."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import docker.errors
 import pytest
 from lab_helpers import SIDEBAR, LabServer, open_sidebar, screenshot
 
-from jupyter_deploy.config import get_config
-from jupyter_deploy.engine.client import docker_client
-
 pytestmark = pytest.mark.docker
-
-
-@pytest.fixture
-def a_foreign_container(a_service_name: str, test_labels: dict[str, str]) -> Iterator[Any]:
-    """A running container without our labels (only the run's test label, for clean-up)."""
-    container = docker_client().containers.run(
-        get_config().default_base_image, ["sleep", "600"], name=a_service_name, detach=True,
-        labels=test_labels)
-    yield container
-    with contextlib.suppress(docker.errors.NotFound):
-        container.remove(force=True)
 
 
 def _dialog_text(page: Any) -> str:
