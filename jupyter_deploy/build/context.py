@@ -9,22 +9,21 @@ code), so editing ``score.py`` rebuilds only the last layer.
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from jupyter_deploy.spec.conda import conda_only, python_pin
-from jupyter_deploy.config import LABEL_MANAGED, LABEL_PREFIX
-from jupyter_deploy.spec.environment import Environment, parse_requirement
-from jupyter_deploy.errors import ConfigurationError, DependencyError, EntryScriptError
-from jupyter_deploy.server import protocol
-from jupyter_deploy.spec.package import ModelFiles, PackageSpec, check_entry_script
 from jupyter_deploy.build.wheelhouse import download, platforms_for
+from jupyter_deploy.config import LABEL_MANAGED, LABEL_PREFIX
+from jupyter_deploy.errors import ConfigurationError, DependencyError
+from jupyter_deploy.server import protocol
+from jupyter_deploy.spec.conda import conda_only, python_pin
+from jupyter_deploy.spec.environment import Environment, parse_requirement
+from jupyter_deploy.spec.package import ModelFiles, PackageSpec, check_entry_script
 
 VENV = "/opt/jupyter-deploy/venv"
 #: The in-image server package, copied whole into every context.

@@ -26,9 +26,9 @@ from packaging.markers import InvalidMarker, UndefinedEnvironmentName
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from jupyter_deploy.build.wheelhouse import download
 from jupyter_deploy.errors import ConfigurationError
 from jupyter_deploy.server import protocol
-from jupyter_deploy.build.wheelhouse import download
 
 Log = Callable[[str], None]
 _CPYTHON_TAG = re.compile(r"\.cpython-(\d)(\d+)")

@@ -22,8 +22,8 @@ from pathlib import Path
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from jupyter_deploy.config import cache_dir
-from jupyter_deploy.spec.environment import parse_requirement, unpinned
 from jupyter_deploy.errors import DependencyError
+from jupyter_deploy.spec.environment import parse_requirement, unpinned
 
 #: The engine's names for a machine, as wheel tags spell them.
 _ARCHITECTURES = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64",
