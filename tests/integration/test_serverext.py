@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,9 @@ from jupyter_deploy.serverext.routes import ROUTES
 from jupyter_deploy.spec.environment import RegistryCredentials
 
 REPOSITORY = "sidebar/tiny"
+#: A value for each named group of the routes' patterns.
+PLACEHOLDERS = {"address": "127.0.0.1%3A5000", "repository": "x", "ref": "x", "action": "stop",
+                "job": "1"}
 
 
 def an_unused_port(start: int = 8850) -> int:
@@ -59,7 +63,7 @@ def a_pushed_image(
 def jp_server_config(a_registry: LocalRegistry) -> dict[str, Any]:
     return {
         "ServerApp": {"jpserver_extensions": {"jupyter_deploy": True}},
-        "SidebarConfig": {"registries": [a_registry.address], "cache_seconds": 0.0},
+        "DeployConfig": {"sidebar_registries": [a_registry.address], "listing_cache_seconds": 0.0},
     }
 
 
@@ -108,10 +112,9 @@ async def test_settings_report_versions_and_reachability(
 async def test_no_endpoint_answers_without_a_token(
     jp_fetch: Any, pattern: str, handler: type
 ) -> None:
-    # Given a path for each route, with any placeholder filled in
-    path = (pattern.replace("(?P<address>[^/]+)", "127.0.0.1%3A5000")
-            .replace("(?P<repository>.+)", "x").replace("(?P<ref>[^/]+)", "x")
-            .replace("(?P<action>stop|remove|restart)", "stop"))
+    # Given a path for each route, with every placeholder filled in (a new one must be named
+    # here, or this fails with its name)
+    path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: PLACEHOLDERS[m.group(1)], pattern)
     method = "POST" if "post" in vars(handler) else "GET"
     body = "{}" if method == "POST" else None
     # When it is called with a wrong token
@@ -145,8 +148,8 @@ async def test_a_log_tail_is_what_the_container_printed(
     # When the panel asks for its log
     answer = await get_json(jp_fetch, "containers", a_sleeping_service.name, "logs",
                             params={"lines": "10"})
-    # Then the line is there, as the engine gives it
-    assert answer["logs"] == a_sleeping_service.logs(tail=10).decode()
+    # Then the line is there, as the engine gives it (less the trailing newline)
+    assert answer["logs"] == a_sleeping_service.logs(tail=10).decode().rstrip()
     assert "hello-from-sidebar" in answer["logs"]
 
 
@@ -216,7 +219,7 @@ async def test_repositories_page_and_filter(
 async def test_an_unconfigured_registry_is_not_browsed(jp_fetch: Any) -> None:
     code, body = await error_of(jp_fetch, "registries", "127.0.0.1:1", "repositories")
     assert code == 404
-    assert "SidebarConfig.registries" in body["message"]
+    assert "DeployConfig.sidebar_registries" in body["message"]
 
 
 async def test_pull_brings_the_image_into_the_engine(
@@ -235,11 +238,18 @@ async def test_pull_brings_the_image_into_the_engine(
     assert any(a_pushed_image in image["tags"] for image in listed)
 
 
-@pytest.mark.parametrize("body", ['{"reference": "Not A Reference"}', "[1, 2]", "not json"])
-async def test_a_malformed_pull_is_a_400(jp_fetch: Any, body: str) -> None:
+@pytest.mark.parametrize("body,error,says", [
+    ('{"reference": "Not A Reference"}', "ImageReferenceError", "[registry/]repository[:tag]"),
+    ("[1, 2]", "ConfigurationError", "must be a JSON object"),
+    ("not json", "ConfigurationError", "not JSON"),
+])
+async def test_a_malformed_pull_is_a_400(jp_fetch: Any, body: str, error: str, says: str) -> None:
+    # When the panel sends a pull the server cannot act on
     code, answer = await error_of(jp_fetch, "images", "pull", method="POST", body=body)
+    # Then it is the client's mistake (400), named, with a message saying what is wrong
     assert code == 400
-    assert answer["message"]
+    assert answer["error"] == error
+    assert says in answer["message"]
 
 
 async def test_an_unreachable_engine_is_a_503_that_says_how_to_start_one(
@@ -283,8 +293,11 @@ async def test_a_registry_that_is_down_is_reported_beside_one_that_is_up(
     # When the panel asks for settings and for the down registry's repositories
     settings = await get_json(jp_fetch, "settings")
     code, body = await error_of(jp_fetch, "registries", down, "repositories")
-    # Then the up one is reachable, the down one is not and says why, and listing it is a 5xx
+    # Then the up one is reachable, the down one is not and says why
     reachable = {r["address"]: r["reachable"] for r in settings["registries"]}
     assert reachable == {a_registry.address: True, down: False}
-    assert next(r["error"] for r in settings["registries"] if r["address"] == down)
-    assert code >= 500 and down in body["message"]
+    assert down in next(r["error"] for r in settings["registries"] if r["address"] == down)
+    # And listing the down one is a 503 (unavailable, not a server bug) that names it
+    assert code == 503
+    assert body["error"] == "RegistryUnreachableError"
+    assert down in body["message"] and "jupyter-deploy registry start" in body["message"]

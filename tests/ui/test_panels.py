@@ -4,7 +4,8 @@ A JupyterLab of this suite's own (ports 8900-8999, throw-away settings and root 
 copy of ``notebooks/widget-panels.ipynb`` with a service name of its own, runs every cell from
 the Run menu, and waits for the panels to show their outcomes: the deploy panel's state, the
 scoring panel's table, the services overview's row. Each panel is then saved as a PNG under
-``artifacts/`` (gitignored) for a person to look at, and the service is removed.
+``artifacts/`` (gitignored) for a person to look at — and checked: its text, and pixels that are
+not blank — and the service is removed.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 import ports
 import pytest
 import requests
+from pictures import decode_png
 
 from jupyter_deploy.engine.client import docker_client
 
@@ -33,6 +35,23 @@ pytestmark = pytest.mark.docker
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
 PANELS = ("env", "deploy", "score", "services")
+#: The least share of a panel's pixels that text, fields and buttons cover (2-25 % measured);
+#: a blank panel has none.
+MIN_INK = 0.01
+#: Asked of JupyterLab's application (``window.jupyterapp``, exposed by
+#: ``--LabApp.expose_app_in_browser``): is the notebook at ``path`` the current widget, with its
+#: kernel connected, idle, and its info request answered (``kernel.info`` resolved, which this
+#: remembers on the page)?
+KERNEL_READY = """path => {
+  const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  if (!panel || !panel.context || panel.context.path !== path) { return false; }
+  const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
+  if (!kernel || kernel.connectionStatus !== 'connected' || kernel.status !== 'idle') {
+    return false;
+  }
+  kernel.info.then(() => { window.jdKernelAnswered = kernel.id; });
+  return window.jdKernelAnswered === kernel.id;
+}"""
 
 
 def an_unused_port(first: int = 8900, last: int = 8999) -> int:
@@ -95,7 +114,8 @@ def a_lab_with_the_panels_notebook(tmp_path: Path) -> Iterator[Lab]:
                f"--port={port}", "--ServerApp.ip=127.0.0.1", "--ServerApp.port_retries=0",
                f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={tmp_path}",
                f"--LabApp.user_settings_dir={tmp_path / 'settings'}",
-               f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}"]
+               f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}",
+               "--LabApp.expose_app_in_browser=True"]
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
                                    env=dict(os.environ))
@@ -122,23 +142,38 @@ def remove_service(name: str) -> None:
             client.images.remove(image.id, force=True)
 
 
-def run_all_cells(page: Any, attempts: int = 3) -> None:
-    """Run → Run All Cells, as a user would, once the kernel answers.
+def run_all_cells(page: Any, notebook: str) -> None:
+    """Run → Run All Cells, once, as a user would, when JupyterLab can run them.
 
-    A kernel whose first websocket failed may show "Idle" yet drop the request, so the click
-    is repeated (at most ``attempts`` times) until the first code cell has run.
+    "Idle" in the status bar is only the kernel's last status. Run All Cells is disabled (and a
+    click on it does nothing) until the notebook is the current widget, and requests made
+    before the kernel has answered its info request may be sent before the kernel's channels
+    are up (JupyterLab gives up waiting after 3 s) and lost. So wait for all of that in
+    JupyterLab's own state, click once, and fail if the first code cell does not run.
     """
+    from playwright.sync_api import expect
+
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
-    for attempt in range(attempts):
-        page.wait_for_selector(".jp-StatusBar-TextItem:has-text('| Idle')", timeout=90_000)
-        page.click("li.lm-MenuBar-item:has-text('Run')")
-        page.locator(".lm-Menu-itemLabel").get_by_text("Run All Cells", exact=True).click()
-        try:
-            page.wait_for_selector(".jp-InputPrompt:has-text('[1]')", timeout=30_000)
-            return
-        except Exception:
-            if attempt == attempts - 1:
-                raise
+    page.wait_for_function(KERNEL_READY, arg=notebook, timeout=90_000)
+    page.wait_for_selector(".jp-StatusBar-TextItem:has-text('| Idle')", timeout=30_000)
+    page.click("li.lm-MenuBar-item:has-text('Run')")
+    item = page.locator(".lm-Menu-item:not(.lm-mod-disabled)").filter(
+        has=page.locator(".lm-Menu-itemLabel").get_by_text("Run All Cells", exact=True))
+    item.click(timeout=30_000)
+    first = page.locator(".jp-Notebook .jp-CodeCell").first.locator(".jp-InputPrompt")
+    expect(first).to_contain_text("[1]", timeout=60_000)
+
+
+def assert_pictured(panel: Any, name: str, *texts: str) -> None:
+    """Save ``panel`` as ``artifacts/<name>.png``; it must show each of ``texts`` and not be
+    blank."""
+    panel.scroll_into_view_if_needed()
+    picture = decode_png(panel.screenshot(path=str(ARTIFACTS / f"{name}.png")))
+    assert picture.ink() >= MIN_INK, (
+        f"{name} looks blank: {picture.ink():.1%} of its pixels differ from its background")
+    shown = str(panel.inner_text())
+    for text in texts:
+        assert text in shown, f"{name} does not show {text!r}:\n{shown}"
 
 
 def shown_text(page: Any, selector: str) -> str:
@@ -159,7 +194,7 @@ def test_each_panel_renders_in_jupyterlab(
         # Given the panels notebook open in JupyterLab
         page.goto(lab.notebook_url())
         # When every cell runs
-        run_all_cells(page)
+        run_all_cells(page, lab.notebook)
         # Then the deploy panel reaches Healthy, the scoring panel shows its table and latency,
         # and the overview lists the service
         page.wait_for_selector(".jd-panel-deploy :text('Healthy')", timeout=300_000)
@@ -167,13 +202,15 @@ def test_each_panel_renders_in_jupyterlab(
         page.wait_for_selector(f".jd-panel-services :text('{lab.service}')", timeout=60_000)
         assert "ms" in shown_text(page, ".jd-panel-score")
         assert "panels_env" in page.input_value(".jd-panel-env input[type='text']")
-        # And each panel is saved as a picture
+        # And each panel's picture shows its title and its outcome
         ARTIFACTS.mkdir(exist_ok=True)
+        outcomes = {"env": ("Environment", "Private registry"),
+                    "deploy": ("Deploy", "Healthy", "answers at http://127.0.0.1:"),
+                    "score": ("Score", "answered 200"),
+                    "services": ("Services", lab.service, "Healthy")}
+        assert set(outcomes) == set(PANELS)
         for kind in PANELS:
-            panel = page.locator(f".jd-panel-{kind}")
-            panel.scroll_into_view_if_needed()
-            panel.screenshot(path=str(ARTIFACTS / f"panel-{kind}.png"))
-            assert (ARTIFACTS / f"panel-{kind}.png").stat().st_size > 1000
+            assert_pictured(page.locator(f".jd-panel-{kind}"), f"panel-{kind}", *outcomes[kind])
         # And the private registry's password is typed into a masked field and shown nowhere
         env_panel = page.locator(".jd-panel-env")
         env_panel.get_by_text("Private registry").click()
@@ -182,12 +219,11 @@ def test_each_panel_renders_in_jupyterlab(
         # (the DOM's text, cells out of view included: a field's value is not part of it)
         assert "ui-secret-pw" not in str(page.text_content("body"))
         # And the magics' own outputs render as HTML tables
-        for selector, name in ((".jd-table", "magic-deploy-ls"), (".jd-env", "magic-deploy-env"),
-                               (".jd-score", "magic-deploy-score")):
+        for selector, name, text in ((".jd-table", "magic-deploy-ls", lab.service),
+                                     (".jd-env", "magic-deploy-env", "panels_env"),
+                                     (".jd-score", "magic-deploy-score", lab.service)):
             output = page.locator(f".jp-OutputArea-output:has({selector})").last
-            output.scroll_into_view_if_needed()
-            output.screenshot(path=str(ARTIFACTS / f"{name}.png"))
-        assert lab.service in shown_text(page, ".jp-OutputArea-output:has(.jd-table)")
+            assert_pictured(output, name, text)
         # When the user edits the sample in the browser and clicks Send
         page.locator(".jd-panel-score textarea").fill('{"data": [[1, 1, 1, 1, 1, 1, 1, 1, 1, 1]]}')
         page.click(".jd-panel-score button:has-text('Send')")

@@ -16,6 +16,7 @@ from typing import Any
 import docker.errors
 import pytest
 from lab_helpers import SIDEBAR, LabServer, an_unused_port, open_sidebar, screenshot
+from pictures import Picture, decode_png
 from registry_helpers import push_tiny_image, running_registry
 
 from jupyter_deploy.config import get_config
@@ -59,6 +60,15 @@ def a_running_service(a_service_name: str, test_labels: dict[str, str]) -> Itera
         container.remove(force=True)
 
 
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+    """Block until ``condition()`` holds; raise if it does not in time."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no {what} after {timeout:.0f} s")
+        time.sleep(0.2)
+
+
 def wait_for_engine_state(container: Any, state: str, timeout: float = 30.0) -> None:
     """Block until the engine reports ``state``; raise if it does not in time."""
     deadline = time.monotonic() + timeout
@@ -70,9 +80,32 @@ def wait_for_engine_state(container: Any, state: str, timeout: float = 30.0) -> 
     raise TimeoutError(f"{container.name} is {container.status}, not {state}, after {timeout} s")
 
 
+#: The least share of the sidebar's pixels that text, icons and borders cover when it lists a
+#: service and a registry (about 5 % measured); a blank or unstyled sidebar has none.
+MIN_INK = 0.02
+
+
 def collapse_local_images(page: Any) -> None:
     """Fold the (long, shared) local image list so a screenshot shows the registry too."""
     page.click(f"{SIDEBAR} .jp-DeploySection-images .jp-DeploySection-title")
+
+
+def picture_of_the_sidebar(page: Any) -> Picture:
+    """What the sidebar shows, as pixels."""
+    return decode_png(page.locator(SIDEBAR).screenshot())
+
+
+def assert_the_sidebar_shows(page: Any, *texts: str) -> str:
+    """Each of ``texts`` is in the sidebar's rendered text (what a user can read), and the
+    sidebar's pixels are not blank; returns that text."""
+    shown = str(page.locator(SIDEBAR).inner_text())
+    for text in texts:
+        assert text in shown, f"the sidebar does not show {text!r}:\n{shown}"
+    picture = picture_of_the_sidebar(page)
+    assert picture.ink() >= MIN_INK, (
+        f"the sidebar looks blank: {picture.ink():.1%} of its pixels differ from its "
+        f"background {picture.background}")
+    return shown
 
 
 def test_the_sidebar_lists_a_pushed_image_and_a_running_service(
@@ -95,7 +128,12 @@ def test_the_sidebar_lists_a_pushed_image_and_a_running_service(
     assert ":v1" in tag.inner_text()
     collapse_local_images(a_page)
     screenshot(a_page, "sidebar-light")
-    # And in the dark theme it shows the same
+    # And the picture of it shows them, dark on a light background
+    shown = [a_running_service.name, "service", f"Registry {a_registry.address}", REPOSITORY,
+             ":v1"]
+    assert_the_sidebar_shows(a_page, *shown)
+    assert picture_of_the_sidebar(a_page).background_luma > 200
+    # And in the dark theme it shows the same, light on a dark background
     server.use_theme("JupyterLab Dark")
     open_sidebar(a_page, server)
     a_page.wait_for_selector(
@@ -106,6 +144,8 @@ def test_the_sidebar_lists_a_pushed_image_and_a_running_service(
     a_page.wait_for_selector(f'{SIDEBAR} [data-reference="{a_pushed_image}"]')
     collapse_local_images(a_page)
     screenshot(a_page, "sidebar-dark")
+    assert_the_sidebar_shows(a_page, *shown)
+    assert picture_of_the_sidebar(a_page).background_luma < 80
 
 
 def test_stopping_a_service_from_the_sidebar_stops_its_container(
@@ -117,10 +157,12 @@ def test_stopping_a_service_from_the_sidebar_stops_its_container(
     open_sidebar(a_page, server)
     row = f'{SIDEBAR} .jp-DeployContainer-row[data-name="{a_running_service.name}"]'
     a_page.wait_for_selector(f'{row}[data-state="running"]')
-    # When the user presses Stop and confirms
+    # When the user presses Stop (its icon shows on hover) and confirms
+    a_page.hover(row)
     a_page.click(f"{row} .jp-DeployRow-stop")
     dialog = a_page.wait_for_selector(".jp-Dialog")
     screenshot(a_page, "sidebar-confirm-stop")
+    assert a_running_service.name in dialog.inner_text()
     dialog.query_selector("button.jp-mod-accept").click()
     # Then the engine stops the container and the sidebar shows it stopped
     wait_for_engine_state(a_running_service, "exited")
@@ -143,6 +185,8 @@ def test_the_error_state_says_how_to_start_the_engine(
     assert "jupyter-deploy setup" in text
     a_page.wait_for_selector(f"{SIDEBAR} .jp-DeploySection-registry")
     screenshot(a_page, "sidebar-engine-down")
+    assert_the_sidebar_shows(a_page, "Docker engine not reachable",
+                             f"Registry {a_registry.address}")
 
 
 def test_logs_pull_and_palette_commands(
@@ -154,8 +198,9 @@ def test_logs_pull_and_palette_commands(
     server = a_lab_server([a_registry.address])
     open_sidebar(a_page, server)
     row = f'{SIDEBAR} .jp-DeployContainer-row[data-name="{a_running_service.name}"]'
-    # When the user opens the service's logs
-    a_page.click(f"{row} button:has-text('Logs')")
+    # When the user opens the service's logs (the icon shows on hover)
+    a_page.hover(row)
+    a_page.click(f"{row} .jp-DeployRow-logs")
     # Then a log viewer opens in the main area with what the container printed
     log = a_page.wait_for_selector(".jp-DeployLogs pre:has-text('hello-from-the-log')")
     assert "hello-from-the-log" in log.inner_text()
@@ -164,17 +209,25 @@ def test_logs_pull_and_palette_commands(
     a_page.click(f'{SIDEBAR} .jp-DeployRepository-row[data-name="{REPOSITORY}"] '
                  ".jp-DeployRow-toggle")
     a_page.click(f'{SIDEBAR} [data-reference="{a_pushed_image}"] button:has-text("Pull")')
-    # Then the engine has the image again and the local image list shows it
-    a_page.wait_for_selector(f"{SIDEBAR} .jp-DeployImage-row:has-text('{REPOSITORY}:v1')",
-                             timeout=60_000)
-    assert images.exists(a_pushed_image)
-    # And the palette offers the sidebar's commands
+    # Then the engine has the image again, and the local image list shows it (found by its
+    # full reference: other registries' copies of the same tiny image may be listed too)
+    wait_for(lambda: images.exists(a_pushed_image), f"{a_pushed_image} in the engine")
+    a_page.fill(f"{SIDEBAR} .jp-DeploySidebar-search", a_pushed_image)
+    a_page.wait_for_selector(f"{SIDEBAR} .jp-DeployImage-row", timeout=30_000)
+    a_page.fill(f"{SIDEBAR} .jp-DeploySidebar-search", "")
+    # And the palette, opened from the log viewer, offers the sidebar's commands
+    a_page.click(".jp-DeployLogs pre")
     a_page.keyboard.press("Control+Shift+C")
-    a_page.fill(".jp-mod-left .lm-CommandPalette-input, .lm-CommandPalette-input", "Deploy:")
-    labels = a_page.eval_on_selector_all(
-        ".lm-CommandPalette-item .lm-CommandPalette-itemLabel", "els => els.map(e => e.innerText)")
-    assert "Deploy: Refresh Images and Containers" in labels
-    assert "Deploy: Pull an Image…" in labels
+    palette = a_page.wait_for_selector(".lm-CommandPalette-input", state="visible",
+                                       timeout=10_000)
+    palette.fill("Deploy:")
+    a_page.wait_for_function(
+        """labels => {
+             const shown = [...document.querySelectorAll('.lm-CommandPalette-itemLabel')]
+               .map(e => e.innerText);
+             return labels.every(label => shown.includes(label));
+           }""",
+        arg=["Deploy: Refresh Images and Containers", "Deploy: Pull an Image…"], timeout=10_000)
 
 
 def test_the_refresh_interval_is_a_user_setting(

@@ -1,13 +1,17 @@
 """Dockerfiles rendered for typical environments, compared with golden files (diff on failure).
 
-Set ``UPDATE_GOLDEN=1`` to rewrite the golden files after an intended change, then review the
-diff in git.
+A missing golden file is a failure, never written on the fly. After an intended change, run
+with ``UPDATE_GOLDEN=1``: each file that changes is rewritten and its test is skipped (not
+passed), then review the diff in git and commit it. The golden files must be tracked by git,
+with no unstaged change, and each must belong to a case.
 """
 
 from __future__ import annotations
 
 import difflib
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -38,16 +42,36 @@ CASES = {
 }
 
 
+#: The explicit opt-in that rewrites golden files instead of comparing with them.
+UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
+
+
+def golden_path(name: str) -> Path:
+    return GOLDEN / f"{name}.Dockerfile"
+
+
 def assert_matches_golden(text: str, name: str) -> None:
-    path = GOLDEN / f"{name}.Dockerfile"
-    if os.environ.get("UPDATE_GOLDEN"):
-        path.parent.mkdir(exist_ok=True)
+    """Fail with a unified diff unless ``text`` is the golden file ``name`` (rewrite it and
+    skip under ``UPDATE_GOLDEN=1``)."""
+    path = golden_path(name)
+    expected = path.read_text() if path.is_file() else None
+    if text == expected:
+        return
+    if UPDATE:
         path.write_text(text)
-    expected = path.read_text()
-    if text != expected:
-        diff = "".join(difflib.unified_diff(expected.splitlines(True), text.splitlines(True),
-                                            f"golden/{path.name}", "rendered"))
-        pytest.fail(f"the Dockerfile differs from its golden file:\n{diff}")
+        pytest.skip(f"rewrote golden/{path.name}: review the diff in git and commit it")
+    if expected is None:
+        pytest.fail(f"no golden file golden/{path.name}: run with UPDATE_GOLDEN=1, review "
+                    "the new file and commit it")
+    diff = "".join(difflib.unified_diff(expected.splitlines(True), text.splitlines(True),
+                                        f"golden/{path.name}", "rendered"))
+    pytest.fail(f"the Dockerfile differs from its golden file (UPDATE_GOLDEN=1 rewrites it if "
+                f"the change is intended):\n{diff}")
+
+
+def git(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=GOLDEN, capture_output=True, text=True,
+                          check=False)
 
 
 @pytest.fixture
@@ -66,9 +90,30 @@ def test_the_dockerfile_matches_its_golden_file(case: str, a_spec_for):
     # Given a typical environment
     # When its Dockerfile is rendered
     text = render_dockerfile(a_spec_for(CASES[case]))
-    # Then it is exactly the reviewed one, and no credential is in it
-    assert_matches_golden(text, case)
+    # Then no credential is in it, and it is exactly the reviewed one
     assert "never-shown" not in text and "reader" not in text
+    assert_matches_golden(text, case)
+
+
+def test_every_golden_file_belongs_to_a_case():
+    # Given the golden folder
+    # Then it holds exactly one file per case: none missing, none left from a removed case
+    assert sorted(p.name for p in GOLDEN.iterdir()) == sorted(
+        golden_path(c).name for c in CASES)
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_the_golden_files_are_committed():
+    # Given a git checkout (an unpacked sdist has no history to compare with)
+    if git("rev-parse", "--is-inside-work-tree").stdout.strip() != "true":
+        pytest.skip("not a git checkout")
+    # When git is asked which golden files it tracks, and which differ from what it holds
+    tracked = git("ls-files", "--", ".").stdout.split()
+    changed = git("diff", "--name-only", "--relative", "--", ".").stdout.split()
+    # Then every golden file is tracked, and none has a change git does not hold yet
+    assert sorted(tracked) == sorted(golden_path(c).name for c in CASES), (
+        "golden files must be committed: git add tests/unit/golden")
+    assert changed == [], f"golden files changed but not added to git: {changed}"
 
 
 def test_dependencies_come_before_the_code(a_spec_for):

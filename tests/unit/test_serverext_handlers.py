@@ -18,6 +18,7 @@ from jupyter_deploy.errors import (
     ConfigurationError,
     DockerUnavailableError,
     RegistryNotFoundError,
+    RegistryUnreachableError,
     ServiceNotFoundError,
 )
 from jupyter_deploy.serverext.manager import DeployManager, scoring_snippet
@@ -59,6 +60,7 @@ def a_failing_manager(jp_web_app: Any) -> FailingManager:
     (DockerUnavailableError("No Docker engine is reachable. Start one with ..."), 503),
     (ConfigurationError("bad reference"), 400),
     (RegistryNotFoundError("no such registry"), 404),
+    (RegistryUnreachableError("nothing answers at http://127.0.0.1:5999"), 503),
 ])
 async def test_our_errors_become_json_with_their_status(
     jp_fetch: Any, a_failing_manager: FailingManager, error: Exception, status: int
@@ -98,7 +100,7 @@ def test_repositories_are_filtered_and_paged() -> None:
 def test_an_address_that_is_not_configured_is_refused() -> None:
     manager = DeployManager()
     manager._catalog = FakeCatalog()
-    with pytest.raises(RegistryNotFoundError, match=r"SidebarConfig\.registries"):
+    with pytest.raises(RegistryNotFoundError, match=r"DeployConfig\.sidebar_registries"):
         manager.repositories("169.254.169.254:80")
 
 
