@@ -59,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--entry-script", "--entry_script", required=True)
     p.add_argument("--model-dir", "--model_dir", help="folder given to init() as AZUREML_MODEL_DIR")
     p.add_argument("--port", type=int, default=protocol.DEFAULT_PORT)
-    p.add_argument("--workers", "--worker_count", type=int, default=1)
+    p.add_argument("--workers", "--worker_count", type=int, default=None,
+                   help="worker processes (default: WORKER_COUNT, else 1)")
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on")
     p.set_defaults(func=_cmd_serve)
     services_cli.add_parsers(sub)

@@ -36,11 +36,14 @@ def wants_raw_request(func: Callable[..., Any]) -> bool:
     return bool(getattr(func, RAWHTTP_ATTR, False) or _rawHttpRequested)
 
 
-class Headers(Mapping[str, str]):
-    """Case-insensitive, read-only request headers (first value wins, like Werkzeug's ``get``).
+class Headers:
+    """Read-only request headers that behave like Werkzeug's, which ``score.py`` files expect.
 
-    Built from the ASGI scope's byte pairs, decoded only when first read: most requests never
-    look at their headers as text.
+    Lookups ignore case and give the first value; iterating yields ``(Name, value)`` pairs in
+    the order they came, names title-cased the way Werkzeug derives them from the WSGI environ
+    (``x-ms-request-id`` → ``X-Ms-Request-Id``), so ``for name, value in request.headers`` and
+    ``dict(request.headers)`` work as on Azure ML's server. Built from the ASGI scope's byte
+    pairs and decoded only when first read: most requests never look at their headers as text.
     """
 
     def __init__(self, pairs: Iterable[tuple[str, str]] = (),
@@ -71,11 +74,23 @@ class Headers(Mapping[str, str]):
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and key.lower() in self._map
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._map)
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self.items())
 
     def __len__(self) -> int:
-        return len(self._map)
+        return len(self._items)
+
+    def items(self) -> list[tuple[str, str]]:
+        """``(Name, value)`` pairs, as received, names title-cased."""
+        return [(name.title(), value) for name, value in self._items]
+
+    def keys(self) -> list[str]:
+        """The names, title-cased, once each (what ``dict(headers)`` reads)."""
+        return list(dict.fromkeys(name.title() for name, _ in self._items))
+
+    def values(self) -> list[str]:
+        """The values, in the order they came."""
+        return [value for _, value in self._items]
 
     @property
     def raw(self) -> Iterable[tuple[bytes, bytes]]:

@@ -36,6 +36,11 @@ ENV_TIMEOUT_MS = "SCORING_TIMEOUT_MS"
 ENV_CORS_ORIGINS = "AML_CORS_ORIGINS"
 ENV_LOG_LEVEL = "AZUREML_LOG_LEVEL"
 ENV_SERVER_VERSION = "HTTP_X_MS_SERVER_VERSION"
+#: ``false`` drops the ``x-ms-server-version`` answer header (sent by default, as the peer does).
+ENV_SERVER_VERSION_ENABLED = "SERVER_VERSION_LOG_RESPONSE_ENABLED"
+#: This server's version (the package's; a unit test keeps the two equal) and its header value.
+VERSION = "0.1.0"
+SERVER_VERSION = f"jupyter-deploy/{VERSION}"
 ENV_MAX_BODY = "JD_MAX_BODY_BYTES"
 ENV_EXTRA_REQUIREMENTS = "AZUREML_EXTRA_REQUIREMENTS_TXT"
 ENV_EXTRA_LIB_PATH = "AZUREML_EXTRA_PYTHON_LIB_PATH"

@@ -225,20 +225,22 @@ def _signal(pid: int, signum: int) -> None:
 
 
 def serve_entry_script(entry_script: str, model_dir: str | None = None,
-                       port: int = protocol.DEFAULT_PORT,
-                       workers: int = 1, host: str = "127.0.0.1") -> None:
+                       port: int = protocol.DEFAULT_PORT, workers: int | None = None,
+                       host: str = "127.0.0.1") -> None:
     """Serve ``entry_script`` on this host, as ``azmlinfsrv --entry_script …`` does.
 
-    The script's folder becomes the app root, and ``AZUREML_MODEL_DIR`` is set for ``init()``.
+    As on the peer: the app root is ``AML_APP_ROOT`` or else the current folder,
+    ``AZUREML_MODEL_DIR`` reaches ``init()`` as given (a relative path stays relative), and
+    ``WORKER_COUNT`` sets the workers unless ``workers`` is given.
     """
-    path = os.path.abspath(entry_script)
-    os.environ[protocol.ENV_ENTRY_SCRIPT] = path
-    os.environ.setdefault(protocol.ENV_APP_ROOT, os.path.dirname(path))
+    os.environ[protocol.ENV_ENTRY_SCRIPT] = os.path.abspath(entry_script)
+    os.environ.setdefault(protocol.ENV_APP_ROOT, os.getcwd())
     if model_dir:
-        os.environ[protocol.ENV_MODEL_DIR] = os.path.abspath(model_dir)
+        os.environ[protocol.ENV_MODEL_DIR] = model_dir
     settings = Settings.from_env()
     configure_logging(settings.log_level)
-    serve(dataclasses.replace(settings, host=host, port=port, workers=workers))
+    serve(dataclasses.replace(settings, host=host, port=port,
+                              workers=workers if workers is not None else settings.workers))
 
 
 def main(env: dict[str, str] | None = None) -> None:

@@ -65,7 +65,7 @@ class Settings:
             log_level=(env.get(protocol.ENV_LOG_LEVEL) or "INFO").upper(),
             max_body=_number(protocol.ENV_MAX_BODY, env.get(protocol.ENV_MAX_BODY),
                              protocol.DEFAULT_MAX_BODY, 1, 2**40),
-            server_version=env.get(protocol.ENV_SERVER_VERSION, ""),
+            server_version=_server_version(env),
         )
 
 
@@ -79,3 +79,11 @@ def _number(name: str, raw: str | None, default: int, low: int, high: int) -> in
     if not low <= value <= high:
         raise SettingsError(f"{name}={value} is out of range: use {low}..{high}")
     return value
+
+
+def _server_version(env: Mapping[str, str]) -> str:
+    """The ``x-ms-server-version`` value: on by default, off with the peer's switch."""
+    switch = env.get(protocol.ENV_SERVER_VERSION_ENABLED, "true").strip().lower()
+    if switch in ("false", "0", "no", "off"):
+        return ""
+    return env.get(protocol.ENV_SERVER_VERSION) or protocol.SERVER_VERSION

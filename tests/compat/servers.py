@@ -45,25 +45,35 @@ class RunningServer:
         return self.log_path.read_text(errors="replace")
 
 
-def start(kind: str, script: Path, port: int | None = None, workers: int = 1,
-          env: Mapping[str, str] | None = None, model_dir: Path | None = None) -> RunningServer:
+def start(kind: str, script: Path, port: int | None = None, workers: int | None = 1,
+          env: Mapping[str, str] | None = None, model_dir: Path | str | None = None,
+          cwd: Path | None = None, app_root: bool = True) -> RunningServer:
     """Start ``ours`` or ``peer`` on ``script`` (not waiting for it), by default on a port
-    reserved for this run (see ``tests/ports.py``)."""
+    reserved for this run (see ``tests/ports.py``).
+
+    ``workers=None`` passes no worker option (``WORKER_COUNT`` then decides); ``model_dir`` is
+    passed as given (a relative one stays relative); ``cwd`` is the server's working folder (the
+    script's by default); ``app_root=False`` leaves ``AML_APP_ROOT`` unset.
+    """
     port = port or an_unused_port()
     model_dir = model_dir or Path(tempfile.mkdtemp(prefix="jd-model-"))
     environ = {**os.environ, "AZUREML_MODEL_DIR": str(model_dir),
                "AML_APP_ROOT": str(script.parent), **(env or {})}
     environ.pop("AZUREML_ENTRY_SCRIPT", None)
+    if not app_root:
+        environ.pop("AML_APP_ROOT", None)
+    count = [] if workers is None else [str(workers)]
     if kind == "peer":
         cmd = [str(peer_command()), "--entry_script", str(script), "--port", str(port),
-               "--worker_count", str(workers), "--model_dir", str(model_dir)]
+               *(["--worker_count", *count] if count else []), "--model_dir", str(model_dir)]
     else:
         cmd = [sys.executable, "-m", "jupyter_deploy.cli", "serve", "--entry-script", str(script),
-               "--port", str(port), "--workers", str(workers), "--model-dir", str(model_dir)]
+               "--port", str(port), *(["--workers", *count] if count else []),
+               "--model-dir", str(model_dir)]
     log_path = Path(tempfile.mkstemp(prefix=f"jd-{kind}-", suffix=".log")[1])
     with open(log_path, "wb") as log:
         process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=environ,
-                                   cwd=script.parent, start_new_session=True)
+                                   cwd=cwd or script.parent, start_new_session=True)
     return RunningServer(kind, process, port, log_path)
 
 

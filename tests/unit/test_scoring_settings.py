@@ -126,3 +126,12 @@ def test_extra_requirements_install_from_the_mounted_wheels_only(
     assert "'jdextra' is not pinned" in caplog.text
     assert "Installed extra requirements from req.txt" in caplog.text and "jdextra-1.2.3" in \
         caplog.text
+
+
+def test_the_servers_version_is_the_packages() -> None:
+    # The in-image package cannot import ours: its copy of the version is kept equal here
+    from jupyter_deploy import __version__
+    from jupyter_deploy.server import protocol
+
+    assert __version__ == protocol.VERSION
+    assert f"jupyter-deploy/{__version__}" == protocol.SERVER_VERSION
