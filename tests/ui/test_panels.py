@@ -176,12 +176,18 @@ def assert_pictured(panel: Any, name: str, *texts: str) -> None:
         assert text in shown, f"{name} does not show {text!r}:\n{shown}"
 
 
-def shown_text(page: Any, selector: str) -> str:
-    """The text of the first match, scrolled into view first: JupyterLab 4 skips rendering
-    cells out of the viewport, and their ``innerText`` is then empty."""
+def shown_text(page: Any, selector: str, timeout: float = 15.0) -> str:
+    """The text of the first match, once it is drawn: JupyterLab 4 skips rendering cells out
+    of the viewport (their ``innerText`` is then empty), and draws a cell scrolled into view a
+    frame or two later. Raises when it stays empty."""
     element = page.locator(selector).first
-    element.scroll_into_view_if_needed()
-    return str(element.inner_text())
+    deadline = time.monotonic() + timeout
+    while True:
+        element.scroll_into_view_if_needed()
+        text = str(element.inner_text())
+        if text.strip() or time.monotonic() > deadline:
+            return text
+        page.wait_for_timeout(100)
 
 
 def test_each_panel_renders_in_jupyterlab(
