@@ -158,8 +158,13 @@ def _set_run_option(options: dict[str, Any], key: str, value: str) -> None:
 
 
 def published_port(container: Container) -> int:
-    """The host port that 5001 is published on (as configured: stopped containers keep it)."""
-    container.reload()
+    """The host port that 5001 is published on (as configured: stopped containers keep it).
+
+    Raises:
+        ContainerError: it publishes none. ServiceNotFoundError: it is gone.
+    """
+    with translate_docker_errors(f"reading container {container.name!r}"):
+        container.reload()
     configured = container.attrs["HostConfig"].get("PortBindings") or {}
     bindings = configured.get(f"{CONTAINER_PORT}/tcp") or []
     if not bindings or not bindings[0].get("HostPort"):

@@ -23,7 +23,6 @@ from jupyter_deploy.engine import containers
 from jupyter_deploy.engine.containers import RunOptions
 from jupyter_deploy.errors import (
     ConfigurationError,
-    ContainerError,
     DeployError,
     ScoringError,
     ServiceNotFoundError,
@@ -114,11 +113,12 @@ class Deployment:
         return self.target.state(self.instance, protocol.HEALTH_PATH)
 
     def summary(self) -> dict[str, Any]:
-        """Name, state, image, port and scoring URI, for listings; never raises on odd services."""
+        """Name, state, image, port and scoring URI, for listings; never raises on odd services
+        (one without a port, or one removed meanwhile)."""
         try:
             uri: str | None = self.scoring_uri
             port: int | None = self.port
-        except ContainerError:
+        except DeployError:
             uri = port = None
         return {"name": self.name, "state": self.state, "image": self.image, "port": port,
                 "scoring_uri": uri}
