@@ -151,15 +151,16 @@ def python_warnings(env: Environment) -> list[str]:
 def check_conda(env: Environment, base_has_conda: bool = False) -> None:
     """Refuse conda-only packages when the base image has no conda, naming them.
 
+    Whether it has conda is the engine layer's answer
+    (:func:`jupyter_deploy.engine.base_images.has_conda`, which also reads a base Dockerfile).
+
     Raises:
         DependencyError: conda packages were requested and the base image has no conda.
     """
     needed = conda_only(env.conda)
     if not needed or env.user_managed:
         return
-    has_conda = base_has_conda or bool(
-        env.base_dockerfile and "conda" in env.base_dockerfile.lower())
-    if not has_conda:
+    if not base_has_conda:
         raise DependencyError(
             f"{', '.join(needed)} can only be installed with conda, and the base image "
             f"{env.base_image} has no conda: install them with pip instead (move them to the "

@@ -17,16 +17,7 @@ from jupyter_deploy.engine import images
 from jupyter_deploy.engine.progress import ProgressAggregator, text_progress
 from jupyter_deploy.registry.auth import login_from_environment, resolve_credentials
 from jupyter_deploy.spec.environment import Environment, RegistryCredentials
-from jupyter_deploy.spec.reference import DOCKER_HUB, ImageReference
-
-
-def registry_of(image: str) -> str:
-    """The registry address an image reference points at (Docker Hub when it names none).
-
-    Raises:
-        ImageReferenceError: ``image`` is not a valid reference.
-    """
-    return ImageReference.parse(image).registry or DOCKER_HUB
+from jupyter_deploy.spec.reference import registry_of
 
 
 def credentials_for(

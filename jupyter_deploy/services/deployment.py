@@ -29,7 +29,6 @@ from jupyter_deploy.errors import (
 )
 from jupyter_deploy.scoring.client import ScoreResult, ScoringClient
 from jupyter_deploy.server import protocol
-from jupyter_deploy.services import building
 from jupyter_deploy.services.building import build_package
 from jupyter_deploy.spec.environment import Environment
 from jupyter_deploy.spec.package import ModelFiles, PackageSpec, check_entry_script
@@ -40,8 +39,6 @@ from jupyter_deploy.targets.local import default_target
 Log = Callable[[str], None]
 Progress = Callable[[int, int], None]
 STATES = ("Transitioning", "Healthy", "Unhealthy", "Stopped", "Failed", "Deleted")
-#: Kept importable where it always was.
-ensure_base_image = building.ensure_base_image
 
 
 def _quiet(_: str) -> None:
