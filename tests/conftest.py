@@ -30,6 +30,7 @@ from runs import (
     remove_tags,
     remove_this_runs_containers,
     remove_this_runs_images,
+    remove_this_runs_swarm_services,
 )
 
 from jupyter_deploy.engine.client import engine_reachable
@@ -72,6 +73,7 @@ def test_labels() -> dict[str, str]:
 def _remove_this_runs_resources() -> Iterator[None]:
     yield
     if engine_reachable():
+        remove_this_runs_swarm_services()
         remove_this_runs_containers()
         remove_this_runs_images()
 

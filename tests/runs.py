@@ -51,3 +51,23 @@ def remove_tags(mine: Callable[[str], bool]) -> None:
             if mine(tag):
                 with contextlib.suppress(Exception):
                     client.images.remove(tag)
+
+
+def remove_this_runs_swarm_services() -> None:
+    """Swarm services, secrets and networks labelled with this run's id (none when the engine
+    is not a swarm manager)."""
+    from jupyter_deploy.engine.client import docker_client
+
+    client = docker_client()
+    if not (client.info().get("Swarm") or {}).get("ControlAvailable"):
+        return
+    mine = {"label": f"{TEST_LABEL}={RUN_ID}"}
+    for service in client.services.list(filters=mine):
+        with contextlib.suppress(Exception):
+            service.remove()
+    for secret in client.secrets.list(filters=mine):
+        with contextlib.suppress(Exception):
+            secret.remove()
+    for network in client.networks.list(filters=mine):
+        with contextlib.suppress(Exception):
+            network.remove()

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from jupyter_deploy._version import __version__
+from jupyter_deploy.cli import compute as compute_cli
 from jupyter_deploy.cli import registry as registry_cli
 from jupyter_deploy.cli import services as services_cli
 from jupyter_deploy.cli import workspace as workspace_cli
@@ -52,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("setup", help="start (or install) the engine, registry and base image"
                    ).set_defaults(func=_cmd_setup)
-    p = sub.add_parser("deploy", help="package and launch a model as a local web service")
+    p = sub.add_parser("deploy", help="package and launch a model as a web service (local, or "
+                       "--ct swarm / an attached target)")
     p.add_argument("name")
     add_deploy_arguments(p)  # the options %deploy shares, from their one definition
     p = sub.add_parser("serve", help="run score.py on this host with the in-image scoring server")
@@ -66,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     services_cli.add_parsers(sub)
     registry_cli.add_parsers(sub)
     workspace_cli.add_parsers(sub)
+    compute_cli.add_parsers(sub)
     return parser
 
 

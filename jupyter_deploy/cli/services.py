@@ -1,4 +1,5 @@
-"""Service sub-commands of `jupyter-deploy`: ls, state, logs, score, reload, stop, kill, start, rm.
+"""Service sub-commands of `jupyter-deploy`: ls, state, logs, score, reload, update, stop, start,
+rm, scale, keys, regen-key.
 
 Each handler is one call on a :class:`~jupyter_deploy.services.deployment.Deployment` found by name,
 the same calls the magics, widgets and sidebar make — so a service deployed from a notebook can be
@@ -25,7 +26,8 @@ def _cmd_ls(args: argparse.Namespace) -> None:
         print(json.dumps(rows, indent=2))
         return
     for row in rows:
-        print(f"{row['name']}\t{row['state']}\t{row['scoring_uri'] or '-'}\t{row['image']}")
+        print(f"{row['name']}\t{row['state']}\t{row['scoring_uri'] or '-'}\t{row['image']}"
+              f"\t{row['target']}\t{row['replicas']}")
 
 
 def _cmd_state(args: argparse.Namespace) -> None:
@@ -74,6 +76,26 @@ def _cmd_rm(args: argparse.Namespace) -> None:
     _service(args).remove(image=args.image)
 
 
+def _cmd_scale(args: argparse.Namespace) -> None:
+    service = _service(args)
+    service.scale(args.replicas)
+    service.wait_until_ready(log=None)
+    healthy, desired = service.replicas
+    print(f"{service.name}: {healthy}/{desired} replicas healthy")
+
+
+def _cmd_keys(args: argparse.Namespace) -> None:
+    primary, secondary = _service(args).get_keys()
+    print(json.dumps({"primaryKey": primary, "secondaryKey": secondary}, indent=2))
+
+
+def _cmd_regen_key(args: argparse.Namespace) -> None:
+    service = _service(args)
+    service.regen_key(args.key, args.set_key)
+    print(f"{service.name}: the {args.key.lower()} key was renewed (`jupyter-deploy keys "
+          f"{service.name}` shows it)")
+
+
 def add_parsers(sub: Any) -> None:
     """Add the service sub-commands to the main parser."""
     p = sub.add_parser("ls", help="list services with their state and scoring URI")
@@ -96,6 +118,13 @@ def add_parsers(sub: Any) -> None:
     _named(sub, "start", "start a stopped service again", _cmd_start)
     p = _named(sub, "rm", "remove a service", _cmd_rm)
     p.add_argument("--image", action="store_true", help="remove its image too")
+    p = _named(sub, "scale", "run N replicas of a cluster service", _cmd_scale)
+    p.add_argument("replicas", type=int)
+    _named(sub, "keys", "print a service's primary and secondary keys (auth on)", _cmd_keys)
+    p = _named(sub, "regen-key", "renew one key of a service (the other keeps working)",
+               _cmd_regen_key)
+    p.add_argument("--key", choices=["Primary", "Secondary"], required=True)
+    p.add_argument("--set-key", help="the new value (default: a random one)")
 
 
 def _named(sub: Any, command: str, help_text: str, func: Any) -> argparse.ArgumentParser:

@@ -56,7 +56,7 @@ from jupyter_deploy.notebook.display import (
 from jupyter_deploy.notebook.session import NotebookSession
 from jupyter_deploy.services import building
 from jupyter_deploy.services import deployment as deployments
-from jupyter_deploy.services.options import deploy_config_port, resolve_package
+from jupyter_deploy.services.options import deployment_target, resolve_package
 from jupyter_deploy.services.workspace import Workspace
 from jupyter_deploy.spec import formats as environment_io
 from jupyter_deploy.spec.environment import Environment, RegistryCredentials
@@ -277,11 +277,15 @@ class DeployMagics(Magics):
         if command.package_only:
             built = building.build_package(spec, log, labels)
             return built, f"Built image {built.tag}."
-        port = command.options.port or deploy_config_port(command.options.deploy_config)
+        target, port = deployment_target(command.options)
         service = deployments.deploy(
             spec.name, spec.entry_script, spec.models, spec.environment, port=port,
-            source_dir=spec.source_dir, labels=labels, log=log)
-        return service, f"Service {service.name!r} answers at {service.scoring_uri}."
+            source_dir=spec.source_dir, labels=labels, log=log, target=target)
+        healthy, desired = service.replicas
+        where = "" if target.kind == "local" else (
+            f" on {target.kind} ({healthy}/{desired} replicas healthy"
+            + (", key required: `service.get_keys()`" if service.auth_enabled else "") + ")")
+        return service, f"Service {service.name!r} answers at {service.scoring_uri}{where}."
 
     @line_cell_magic
     @no_var_expand

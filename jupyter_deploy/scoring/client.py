@@ -103,10 +103,12 @@ class ScoreResult:
 class ScoringClient:
     """An HTTP client for one scoring endpoint (``…/score``), reusing its connection."""
 
-    def __init__(self, scoring_uri: str, timeout: float = 60.0) -> None:
+    def __init__(self, scoring_uri: str, timeout: float = 60.0, key: str | None = None) -> None:
         self.scoring_uri = scoring_uri
         self.timeout = timeout
         self._session = requests.Session()
+        if key:  # sent to this endpoint only: the session is this client's own
+            self._session.headers["Authorization"] = f"Bearer {key}"
 
     def score(self, data: Any) -> ScoreResult:
         """POST ``data`` and return the decoded answer.
@@ -167,6 +169,11 @@ def _index_of(data: Any) -> Any:
 def _raise_for_status(response: requests.Response) -> None:
     if response.status_code < 400:
         return
+    if response.status_code == 401:
+        raise ScoringError(
+            "the service answered 401: it was deployed with auth on and needs a key: "
+            "service.score() sends it; other clients send `Authorization: Bearer <key>` with a "
+            "key from service.get_keys().", status_code=401, body=response.text)
     try:
         message = response.json().get("message") or response.text
     except (ValueError, AttributeError):

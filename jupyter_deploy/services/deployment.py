@@ -13,6 +13,7 @@ rolling back on failure.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,9 +31,10 @@ from jupyter_deploy.errors import (
 from jupyter_deploy.scoring.client import ScoreResult, ScoringClient
 from jupyter_deploy.server import protocol
 from jupyter_deploy.services.building import build_package
+from jupyter_deploy.spec.cluster import LocalDeployConfig
 from jupyter_deploy.spec.environment import Environment
 from jupyter_deploy.spec.package import ModelFiles, PackageSpec, check_entry_script
-from jupyter_deploy.spec.record import LABEL_SERVICE, LABEL_SPEC, ServiceRecord
+from jupyter_deploy.spec.record import LABEL_CLUSTER, LABEL_SERVICE, LABEL_SPEC, ServiceRecord
 from jupyter_deploy.targets.base import DeployTarget
 from jupyter_deploy.targets.local import default_target
 
@@ -52,6 +54,7 @@ class Deployment:
         self.name = name
         self.instance = instance
         self.target: DeployTarget = target or default_target()
+        self._key: str | None = None
 
     def __repr__(self) -> str:
         return f"<Deployment {self.name!r} on {self.target.kind}>"
@@ -109,16 +112,51 @@ class Deployment:
         """One of :data:`STATES`: the platform's view plus a health probe when running."""
         return self.target.state(self.instance, protocol.HEALTH_PATH)
 
+    @property
+    def replicas(self) -> tuple[int, int]:
+        """``(healthy, desired)`` replicas (one container on the local target)."""
+        return self.target.replica_counts(self.instance)
+
+    @property
+    def auth_enabled(self) -> bool:
+        """The service asks callers for a key (``Authorization: Bearer <key>``)."""
+        cluster = self.target.labels(self.instance).get(LABEL_CLUSTER)
+        return bool(cluster and json.loads(cluster).get("authEnabled"))
+
+    def get_keys(self) -> tuple[str, str]:
+        """The primary and secondary keys (auth on).
+
+        Raises:
+            ConfigurationError: the service was deployed without keys.
+        """
+        return self.target.get_keys(self.instance)
+
+    def regen_key(self, key: str, set_key: str | None = None) -> None:
+        """Give ``key`` ("Primary" or "Secondary") a new value, ``set_key`` or a random one.
+
+        The change rolls out replica by replica: callers using the other key see no failure.
+
+        Raises:
+            ConfigurationError: the service has no keys, or ``key`` is neither.
+        """
+        self.target.regen_key(self.instance, key, set_key)
+        self._key = None
+
     def summary(self) -> dict[str, Any]:
-        """Name, state, image, port and scoring URI, for listings; never raises on odd services
-        (one without a port, or one removed meanwhile)."""
+        """Name, state, image, port, scoring URI, target and replicas, for listings; never
+        raises on odd services (one without a port, or one removed meanwhile)."""
         try:
             uri: str | None = self.scoring_uri
             port: int | None = self.port
         except DeployError:
             uri = port = None
+        try:
+            healthy, desired = self.replicas
+        except DeployError:
+            healthy, desired = 0, 0
         return {"name": self.name, "state": self.state, "image": self.image, "port": port,
-                "scoring_uri": uri}
+                "scoring_uri": uri, "target": self.target.kind,
+                "replicas": f"{healthy}/{desired}", "auth": self.auth_enabled}
 
     def wait_until_ready(
         self, timeout: float | None = None, log: Log | None = None, after: str = ""
@@ -146,7 +184,7 @@ class Deployment:
         Raises:
             ScoringError: the server's own message, or the service's state when it is down.
         """
-        client = ScoringClient(self.scoring_uri, get_config().scoring_timeout)
+        client = ScoringClient(self.scoring_uri, get_config().scoring_timeout, self._auth_key())
         try:
             if batch_size:
                 return client.score_batches(data, batch_size, concurrency, on_progress)
@@ -155,6 +193,12 @@ class Deployment:
             if e.status_code is None:
                 raise ScoringError(f"service {self.name!r} is {self.state}: {e}") from e
             raise
+
+    def _auth_key(self) -> str | None:
+        """The primary key when the service asks for one (read once per handle)."""
+        if self._key is None and self.auth_enabled:
+            self._key = self.get_keys()[0]
+        return self._key
 
     def logs(self, lines: int | None = None) -> str:
         """The last ``lines`` lines of the service's log."""
@@ -275,34 +319,48 @@ def _source_files(folder: Path) -> dict[str, Path]:
 
 
 def _extra_labels(labels: Mapping[str, str]) -> dict[str, str]:
-    ours = {LABEL_SERVICE, LABEL_SPEC, LABEL_MANAGED}
+    ours = {LABEL_SERVICE, LABEL_SPEC, LABEL_MANAGED, LABEL_CLUSTER}
     return {k: v for k, v in labels.items() if k not in ours and not k.startswith("org.")}
 
 
 class DeploymentCollection:
-    """All services this project made on a target, found by label (docker-py style)."""
+    """All services this project made, found by label (docker-py style): on one target, or on
+    every target this engine offers (the local one, and Swarm when swarm mode is on)."""
 
     def __init__(self, target: DeployTarget | None = None) -> None:
-        self.target: DeployTarget = target or default_target()
+        self.targets: list[DeployTarget] = [target] if target else engine_targets()
+        self.target: DeployTarget = self.targets[0]
 
     def list(self, all: bool = True) -> list[Deployment]:
         """Every service (running or not; only running ones when ``all`` is false)."""
-        found = [Deployment(self.target.labels(i)[LABEL_SERVICE], i, self.target)
-                 for i in self.target.list(LABEL_SERVICE)]
+        found = [Deployment(t.labels(i)[LABEL_SERVICE], i, t)
+                 for t in self.targets for i in t.list(LABEL_SERVICE)]
         return found if all else [d for d in found if d.status == "running"]
 
     def get(self, name: str) -> Deployment:
-        """The service called ``name``.
+        """The service called ``name`` (the local one first, when two targets have one).
 
         Raises:
             ServiceNotFoundError: no such service.
         """
-        instance = self.target.find(name)
-        if instance is None or LABEL_SERVICE not in self.target.labels(instance):
-            raise ServiceNotFoundError(
-                f"no service named {name!r}: `jupyter-deploy ls` lists the services there are."
-            )
-        return Deployment(self.target.labels(instance)[LABEL_SERVICE], instance, self.target)
+        for target in self.targets:
+            instance = target.find(name)
+            if instance is not None and LABEL_SERVICE in target.labels(instance):
+                return Deployment(target.labels(instance)[LABEL_SERVICE], instance, target)
+        raise ServiceNotFoundError(
+            f"no service named {name!r}: `jupyter-deploy ls` lists the services there are."
+        )
+
+
+def engine_targets() -> list[DeployTarget]:
+    """The targets services of this engine can be on: local, and Swarm when this engine
+    manages a swarm (Kubernetes targets are reached through the workspace's compute targets)."""
+    from jupyter_deploy.engine.swarm import swarm_info
+    from jupyter_deploy.targets.swarm import SwarmTarget
+
+    info = swarm_info()
+    return [default_target(), SwarmTarget()] if info.active and info.manager else [
+        default_target()]
 
 
 def _run_options(name: str, image: str, port: int | None, labels: Mapping[str, str] | None,
@@ -319,7 +377,7 @@ def run_image(
     name: str, image: str, port: int | None = None, env: Mapping[str, str] | None = None,
     labels: Mapping[str, str] | None = None, package: PackageSpec | None = None,
     wait: bool = True, log: Log = _quiet, target: DeployTarget | None = None,
-    **run_options: Any,
+    deployment_config: Any = None, **run_options: Any,
 ) -> Deployment:
     """Start ``image`` (built here, pulled, or from a saved package) as service ``name``.
 
@@ -328,13 +386,15 @@ def run_image(
     version fails, the old one is left as it was. A stopped one is simply replaced.
     ``run_options`` are :class:`~jupyter_deploy.engine.containers.RunOptions` fields
     (``shm_size``, ``mem_limit``, ``cpus``, ``gpus``, …). ``target`` is where it runs (this
-    machine's engine by default).
+    machine's engine by default), ``deployment_config`` how (replicas, resources, keys: a
+    :class:`~jupyter_deploy.spec.cluster.ClusterConfig` for a cluster target).
 
     Raises:
-        ConfigurationError: the name belongs to a container this project did not make.
+        ConfigurationError: the name belongs to a container this project did not make, or the
+        target cannot honour the configuration.
         PortInUseError, ContainerError, ContainerNotReadyError, DockerUnavailableError.
     """
-    target = target or default_target()
+    target = (target or default_target()).configured(deployment_config)
     existing = _our_existing(target, name)
     run_options["env"] = {**dict(run_options.pop("env", None) or {}), **dict(env or {})}
     if existing is not None and target.status(existing) == "running":
@@ -369,7 +429,15 @@ def _our_existing(target: DeployTarget, name: str) -> Any | None:
 
 
 def _redeploy(old: Deployment, image: str, options: RunOptions, log: Log) -> Deployment:
-    """Prove the new version beside the running one, then swap it in with rollback."""
+    """Prove the new version beside the running one, then swap it in with rollback (a target
+    whose ``replace`` is itself a rolling update with rollback needs no trial)."""
+    if old.target.safe_replace:
+        def proven(new: Any) -> None:
+            Deployment(old.name, new, old.target).wait_until_ready(log=log)
+
+        instance = old.target.replace(old.instance, image, options, log, proven)
+        log(f"Service {old.name!r} is healthy: {old.scoring_uri}")
+        return Deployment(old.name, instance, old.target)
     trial = RunOptions(
         name=f"{old.name}-next", env=options.env, shm_size=options.shm_size,
         mem_limit=options.mem_limit, cpus=options.cpus, gpus=options.gpus,
@@ -402,18 +470,23 @@ def deploy(
     name: str, entry_script: str | Path, models: Sequence[ModelFiles | str | Path] = (),
     environment: Environment | None = None, port: int | None = None,
     source_dir: str | Path | None = None, labels: Mapping[str, str] | None = None,
-    log: Log = _quiet, target: DeployTarget | None = None, **run_options: Any,
+    log: Log = _quiet, target: DeployTarget | None = None, deployment_config: Any = None,
+    **run_options: Any,
 ) -> Deployment:
     """Package, build and launch a model as a local web service, and wait until it answers.
 
     The environment's ``docker_arguments`` and ``shm_size`` apply to the container; explicit
-    ``run_options`` win over them. ``target`` is where it runs (this machine's engine by default).
+    ``run_options`` win over them. ``target`` is where it runs (this machine's engine by
+    default); ``deployment_config`` how (a :class:`~jupyter_deploy.spec.cluster.ClusterConfig`:
+    replicas, resources, keys), checked against the target before anything is built.
 
     Raises:
         DeployError: any step's own error (bad script, missing package, failed build, taken
         port, crashing ``init()``), with what to do next.
     """
-    target = target or default_target()
+    if isinstance(deployment_config, LocalDeployConfig):
+        port, deployment_config = port or deployment_config.port, None
+    target = (target or default_target()).configured(deployment_config)
     target.check()  # an unreachable service is refused before the build, not after a timeout
     env = environment or Environment()
     spec = PackageSpec(name, Path(entry_script), env, tuple(ModelFiles.of(m) for m in models),

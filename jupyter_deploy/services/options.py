@@ -10,17 +10,19 @@ its ``%%deploy_env`` names, a terminal only files) wins over the one in the JSON
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import replace
 from pathlib import Path
 
 from jupyter_deploy.errors import ConfigurationError
+from jupyter_deploy.services.compute import ComputeTargets
 from jupyter_deploy.services.workspace import Workspace
+from jupyter_deploy.spec.cluster import ClusterConfig, LocalDeployConfig, load_deployment_config
 from jupyter_deploy.spec.environment import Environment
 from jupyter_deploy.spec.formats import load_inference_config
 from jupyter_deploy.spec.options import DeployOptions
 from jupyter_deploy.spec.package import ModelFiles, PackageSpec
+from jupyter_deploy.targets.base import DeployTarget
 
 _REGISTERED = re.compile(r"^(?P<name>[A-Za-z0-9][\w.-]*)(?::(?P<version>\d+))?$")
 
@@ -76,19 +78,26 @@ def resolve_model(ref: str, workspace: Workspace | None = None) -> ModelFiles:
         ) from e
 
 
-def deploy_config_port(path: str | None) -> int | None:
-    """The ``port`` of a deployment-configuration JSON (``--dc``), if it names one.
+def deployment_target(options: DeployOptions, workspace: Workspace | None = None
+                      ) -> tuple[DeployTarget, int | None]:
+    """Where ``--ct``, ``--dc``, ``--replicas`` and ``--auth`` say a service runs, and its port.
+
+    The deployment-config JSON (``--dc``) is the SDK CLI's: a local one names a port, an AKS or
+    ACI one replicas, resources and keys for a cluster target; ``--replicas``/``--auth`` override
+    it (or make one). The target refuses, by name, what it cannot honour.
 
     Raises:
-        ConfigurationError: the file cannot be read, or its port is not a number.
+        ConfigurationError: an unreadable config, an unknown target, or a setting the target
+        cannot honour (e.g. replicas on the local engine).
     """
-    if not path:
-        return None
-    try:
-        config = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as e:
-        raise ConfigurationError(f"cannot read the deployment config {path}: {e}") from e
-    port = config.get("port")
-    if port is not None and not isinstance(port, int):
-        raise ConfigurationError(f"{path}: port must be a number, got {port!r}")
-    return port if isinstance(port, int) else None
+    config = load_deployment_config(options.deploy_config) if options.deploy_config else None
+    port = options.port
+    if isinstance(config, LocalDeployConfig):
+        port, config = port or config.port, None
+    if options.replicas is not None or options.auth:
+        base = config or ClusterConfig(replicas=1, auth_enabled=False)
+        config = replace(base, replicas=options.replicas or base.replicas,
+                         autoscale=None if options.replicas else base.autoscale,
+                         auth_enabled=base.auth_enabled or options.auth)
+    targets = ComputeTargets(workspace)
+    return targets.target(options.compute_target or "local", config), port

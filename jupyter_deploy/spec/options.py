@@ -29,6 +29,7 @@ class DeployOption:
     repeat: bool = False
     number: bool = False
     metavar: str | None = None
+    flag: bool = False
 
 
 DEPLOY_OPTIONS: tuple[DeployOption, ...] = (
@@ -51,6 +52,13 @@ DEPLOY_OPTIONS: tuple[DeployOption, ...] = (
                  'deployment-configuration JSON (e.g. {"port": 8890})', metavar="JSON"),
     DeployOption("port", ("--port",), "host port on 127.0.0.1 (default: a free one)",
                  number=True),
+    DeployOption("compute_target", ("--ct", "--compute-target"), "where the service runs: "
+                 "local (this machine's engine, the default), swarm, or an attached target "
+                 "(`jupyter-deploy compute ls`)", metavar="NAME"),
+    DeployOption("replicas", ("--replicas",), "replicas on a cluster target (overrides the "
+                 "deployment config's numReplicas)", number=True, metavar="N"),
+    DeployOption("auth", ("--auth",), "on a cluster target, require a key (Authorization: "
+                 "Bearer); service.get_keys() reads them", flag=True),
     DeployOption("labels", ("--label", "-l"), "engine label for the image and the service "
                  "(repeatable)", repeat=True, metavar="KEY=VALUE"),
 )
@@ -63,6 +71,8 @@ def add_deploy_options(parser: argparse.ArgumentParser) -> None:
     for option in DEPLOY_OPTIONS:
         kwargs: dict[str, Any] = {"dest": option.dest, "help": option.help,
                                   "metavar": option.metavar}
+        if option.flag:
+            kwargs = {"dest": option.dest, "help": option.help, "action": "store_true"}
         if option.repeat:
             kwargs.update(action="append", default=[])
         if option.number:
@@ -83,6 +93,9 @@ class DeployOptions:
     deploy_config: str | None = None
     port: int | None = None
     labels: tuple[tuple[str, str], ...] = ()
+    compute_target: str | None = None
+    replicas: int | None = None
+    auth: bool = False
 
     @classmethod
     def from_namespace(cls, ns: argparse.Namespace, prog: str = "deploy") -> DeployOptions:
@@ -97,9 +110,11 @@ class DeployOptions:
         if ns.inference_config and ns.environment:
             raise ConfigurationError(
                 f"{prog}: give --ic or --env, not both (--ic holds the environment)")
+        if ns.replicas is not None and ns.replicas < 1:
+            raise ConfigurationError(f"{prog}: --replicas must be 1 or more, not {ns.replicas}")
         return cls(tuple(ns.models), ns.entry_script, ns.source_dir, ns.environment,
                    tuple(ns.pip), ns.inference_config, ns.deploy_config, ns.port,
-                   parse_labels(ns.labels, prog))
+                   parse_labels(ns.labels, prog), ns.compute_target, ns.replicas, ns.auth)
 
     @property
     def label_dict(self) -> dict[str, str]:

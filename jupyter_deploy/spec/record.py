@@ -21,6 +21,8 @@ from jupyter_deploy.spec.package import ModelFiles, PackageSpec
 
 LABEL_SERVICE = f"{LABEL_PREFIX}.service"
 LABEL_SPEC = f"{LABEL_PREFIX}.spec"
+#: A cluster service's settings as deployment-config JSON (keys masked: never their values).
+LABEL_CLUSTER = f"{LABEL_PREFIX}.cluster"
 RECORD_VERSION = 1
 
 

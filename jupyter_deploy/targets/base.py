@@ -24,6 +24,19 @@ class DeployTarget(Protocol):
 
     #: Short name shown to users and kept in records: ``local``, ``swarm``, ``kubernetes``.
     kind: str
+    #: ``replace`` itself proves the new version before the old one stops serving (a rolling
+    #: update with rollback), so a redeploy needs no trial instance beside the running one.
+    safe_replace: bool
+
+    def configured(self, config: Any) -> DeployTarget:
+        """This target with a deployment configuration (a
+        :class:`~jupyter_deploy.spec.cluster.ClusterConfig`, or the local one) for what it
+        creates next.
+
+        Raises:
+            ConfigurationError: a setting this target cannot honour, named.
+        """
+        ...
 
     # -- finding ---------------------------------------------------------------------------
     def find(self, name: str) -> Any | None:
@@ -97,6 +110,23 @@ class DeployTarget(Protocol):
 
     def state(self, instance: Any, health_path: str) -> str:
         """One of :data:`~jupyter_deploy.services.deployment.STATES`, probing ``health_path``."""
+        ...
+
+    def replica_counts(self, instance: Any) -> tuple[int, int]:
+        """``(healthy, desired)`` replicas."""
+        ...
+
+    def get_keys(self, instance: Any) -> tuple[str, str]:
+        """The primary and secondary keys of a service deployed with auth on.
+
+        Raises:
+            ConfigurationError: the service has no keys.
+        """
+        ...
+
+    def regen_key(self, instance: Any, key: str, set_key: str | None = None) -> None:
+        """Give ``key`` ("Primary" or "Secondary") a new value (``set_key``, or a random one);
+        callers using the other key see no failed request meanwhile."""
         ...
 
     def endpoint(self, instance: Any) -> str:

@@ -20,6 +20,7 @@ from jupyter_deploy.engine import containers
 from jupyter_deploy.engine.client import docker_client, engine_host, translate_docker_errors
 from jupyter_deploy.engine.containers import RunOptions
 from jupyter_deploy.errors import ConfigurationError, DeployError
+from jupyter_deploy.spec.cluster import LocalDeployConfig
 
 Log = Callable[[str], None]
 
@@ -28,9 +29,25 @@ class LocalTarget:
     """Services as containers on the engine ``docker.from_env()`` reaches."""
 
     kind = "local"
+    safe_replace = False
 
     def __repr__(self) -> str:
         return "<LocalTarget>"
+
+    def configured(self, config: Any) -> LocalTarget:
+        """The local target itself: it takes no configuration beyond a port (the caller's).
+
+        Raises:
+            ConfigurationError: a cluster configuration (replicas, keys…), which one engine
+            cannot honour.
+        """
+        if config is None or isinstance(config, LocalDeployConfig):
+            return self
+        raise ConfigurationError(
+            f"a {getattr(config, 'compute_type', 'cluster').upper()} deployment configuration "
+            "(replicas, resources, keys) needs a cluster target: pass deployment_target="
+            "ComputeTarget(ws, 'swarm') (`--ct swarm` on the CLI), or use "
+            "LocalWebservice.deploy_configuration() for this engine.")
 
     def find(self, name: str) -> Container | None:
         """The container named ``name`` (ours or not), or None."""
@@ -135,6 +152,29 @@ class LocalTarget:
                 f"the local target runs one container per service, so {replicas} replicas are "
                 "not possible here: deploy to a cluster target for replicas."
             )
+
+    def replica_counts(self, instance: Container) -> tuple[int, int]:
+        """One container: ``(1, 1)`` when it answers, else ``(0, 1)``."""
+        return (1 if self.state(instance, "/") == "Healthy" else 0), 1
+
+    def get_keys(self, instance: Container) -> tuple[str, str]:
+        """Local services have no keys.
+
+        Raises:
+            ConfigurationError: always.
+        """
+        raise ConfigurationError(
+            f"service {instance.name!r} runs on the local target, which has no keys (it "
+            "answers on 127.0.0.1 only): deploy to a cluster target with auth_enabled=True "
+            "for keys.")
+
+    def regen_key(self, instance: Container, key: str, set_key: str | None = None) -> None:
+        """Local services have no keys.
+
+        Raises:
+            ConfigurationError: always.
+        """
+        self.get_keys(instance)
 
     def copy_files(self, instance: Container, folder: str, files: Mapping[str, Path]) -> None:
         """Copy host files into the container (running or not)."""

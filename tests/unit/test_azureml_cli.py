@@ -91,6 +91,7 @@ def test_workspace_show_answers_a_query_like_the_sdk_cli(
 def test_model_deploy_takes_the_seeds_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     # Given the seeds' command line with an unknown compute target
     (tmp_path / "ic.json").write_text(json.dumps({"entryScript": "score.py"}))
+    (tmp_path / "dc.json").write_text(json.dumps({"computeType": "aks", "numReplicas": 2}))
     code = main(["model", "deploy", "-n", "myservice", "-m", "mymodel:1", "--ic",
                  str(tmp_path / "ic.json"), "--dc", str(tmp_path / "dc.json"), "--ct", "aks-1",
                  "-w", str(tmp_path / "ws")])

@@ -49,9 +49,15 @@ class FakeTarget:
     ``test_the_fakes_keep_the_real_signatures`` keeps it (and the fakes below) in step."""
 
     kind = "fake"
+    safe_replace = False
 
     def __init__(self) -> None:
         self.instances: dict[str, FakeInstance] = {}
+        self.config: Any = None
+
+    def configured(self, config: Any) -> FakeTarget:
+        self.config = config
+        return self
 
     def find(self, name: str) -> FakeInstance | None:
         return self.instances.get(name)
@@ -110,6 +116,16 @@ class FakeTarget:
     def state(self, instance: FakeInstance, health_path: str) -> str:
         return instance.state
 
+    def replica_counts(self, instance: FakeInstance) -> tuple[int, int]:
+        return (1 if instance.state == "Healthy" else 0), 1
+
+    def get_keys(self, instance: FakeInstance) -> tuple[str, str]:
+        instance.calls.append(("get_keys", None))
+        return "primary-fake", "secondary-fake"
+
+    def regen_key(self, instance: FakeInstance, key: str, set_key: str | None = None) -> None:
+        instance.calls.append(("regen_key", key))
+
     def endpoint(self, instance: FakeInstance) -> str:
         return f"http://127.0.0.1:{instance.port}"
 
@@ -164,16 +180,19 @@ class FakeCore:
         self, name: str, entry_script: str | Path, models: Sequence[ModelFiles | str | Path] = (),
         environment: Environment | None = None, port: int | None = None,
         source_dir: str | Path | None = None, labels: Mapping[str, str] | None = None,
-        log: Log = print, target: DeployTarget | None = None, **run_options: Any,
+        log: Log = print, target: DeployTarget | None = None, deployment_config: Any = None,
+        **run_options: Any,
     ) -> Deployment:
         self.deploy_calls.append({"name": name, "entry_script": entry_script, "models": models,
                                   "environment": environment, "port": port,
-                                  "source_dir": source_dir, "labels": labels})
+                                  "source_dir": source_dir, "labels": labels,
+                                  "target": target, "deployment_config": deployment_config})
         if self.fail_with is not None:
             raise self.fail_with
         log("Step 1/2 : FROM jupyter-deploy/python:3.11")
         log(f"Service {name!r} is healthy")
-        self.services[name] = FakeService(name, port=port or 8999)
+        self.services[name] = FakeService(name, port=port or 8999,
+                                          target=target if isinstance(target, FakeTarget) else None)
         return self.services[name]
 
     def collection(self) -> type:
@@ -280,11 +299,12 @@ def test_fakes_match_the_core() -> None:
     import inspect
 
     from jupyter_deploy.targets.local import LocalTarget
+    from jupyter_deploy.targets.swarm import SwarmTarget
 
-    # The fake target and the local one both have every verb of the interface, alike
+    # The fake target and the real ones all have every verb of the interface, alike
     for name, spec in _public(DeployTarget).items():
         if callable(spec):
-            for target in (FakeTarget, LocalTarget):
+            for target in (FakeTarget, LocalTarget, SwarmTarget):
                 assert _parameters(getattr(target, name)) == _parameters(spec), (target, name)
     # FakeService overrides only score(), with the real signature
     overridden = set(_public(FakeService)) - {"calls"}

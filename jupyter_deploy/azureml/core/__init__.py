@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from jupyter_deploy.azureml.core.compute import ComputeTarget
 from jupyter_deploy.azureml.core.conda_dependencies import CondaDependencies
 from jupyter_deploy.azureml.core.container_registry import ContainerRegistry
 from jupyter_deploy.azureml.core.environment import Environment
@@ -10,6 +11,7 @@ from jupyter_deploy.azureml.core.webservice import LocalWebservice, Webservice
 from jupyter_deploy.azureml.core.workspace import Workspace
 
 __all__ = [
+    "ComputeTarget",
     "CondaDependencies",
     "ContainerRegistry",
     "Environment",

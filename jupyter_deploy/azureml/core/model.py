@@ -23,9 +23,11 @@ from jupyter_deploy.services.packages import Package, package_dockerfile, packag
 from jupyter_deploy.services.workspace import RegisteredModel
 from jupyter_deploy.services.workspace import Workspace as NativeWorkspace
 from jupyter_deploy.spec import formats as environment_io
+from jupyter_deploy.spec.cluster import LocalDeployConfig
 from jupyter_deploy.spec.conda import CondaDependencies
 from jupyter_deploy.spec.environment import Environment as NativeEnvironment
 from jupyter_deploy.spec.package import PackageSpec
+from jupyter_deploy.targets.local import LocalTarget
 
 
 class InferenceConfig:
@@ -169,27 +171,42 @@ class Model:
         inference_config: InferenceConfig | None = None, deployment_config: Any = None,
         deployment_target: Any = None, overwrite: bool = False, show_output: bool = False,
     ) -> Any:
-        """Build and start ``models`` as the local web service ``name``.
+        """Build and start ``models`` as the web service ``name``.
+
+        With a ``LocalWebservice`` configuration (or none) it runs on this machine's engine;
+        with an ``AksWebservice``/``AciWebservice`` one on ``deployment_target`` (a
+        ``ComputeTarget``: ``swarm``, or an attached Kubernetes context) with its replicas,
+        resources and keys.
 
         Raises:
-            ConfigurationError: no inference configuration, or a non-local target.
+            ConfigurationError: no inference configuration, a cluster configuration without a
+                cluster target, or a setting the target cannot honour (named).
             DeployError: any step's own error (build, port, ``init()``…).
         """
-        from jupyter_deploy.azureml.core.webservice import LocalWebservice
+        from jupyter_deploy.azureml.core.webservice import (
+            AciWebservice,
+            AksWebservice,
+            LocalWebservice,
+        )
 
-        if inference_config is None or deployment_target is not None:
+        if inference_config is None:
             raise ConfigurationError(
-                "Model.deploy needs an InferenceConfig and deploys locally only: pass "
-                "LocalWebservice.deploy_configuration(port=…) and no deployment_target."
-            )
+                "Model.deploy needs an InferenceConfig(entry_script='score.py', environment=…).")
+        config = getattr(deployment_config, "cluster_config", None) or LocalDeployConfig(
+            getattr(deployment_config, "port", None))
+        target = (deployment_target.deploy_target(config) if deployment_target is not None
+                  else LocalTarget().configured(config))
+        target.check()
         lines: list[str] = []
         log = _tee(lines, show_output)
         spec = inference_config.package_spec(name, models)
         env = resolve_base(spec.environment, log, workspace.labels)
-        port = getattr(deployment_config, "port", None)
-        deployment = deploy(name, spec.entry_script, spec.models, env, port=port,
-                            source_dir=spec.source_dir, labels=workspace.labels, log=log)
-        return LocalWebservice._of(workspace, deployment, lines)
+        deployment = deploy(name, spec.entry_script, spec.models, env,
+                            port=getattr(config, "port", None), source_dir=spec.source_dir,
+                            labels=workspace.labels, log=log, target=target)
+        kind = {"aks": AksWebservice, "aci": AciWebservice}.get(
+            getattr(config, "compute_type", ""), LocalWebservice)
+        return kind._of(workspace, deployment, lines)
 
     @staticmethod
     def package(

@@ -101,12 +101,18 @@ class Webservice:
         """Copy the current entry script into the service and restart its server."""
         self._deployment.reload()
 
-    def update(self, models: Any = None, inference_config: Any = None, **_ignored: Any) -> None:
-        """Rebuild with new models and/or inference configuration, on the same port.
+    def update(self, models: Any = None, inference_config: Any = None,
+               num_replicas: int | None = None, **_ignored: Any) -> None:
+        """Rebuild with new models and/or inference configuration, on the same port (a rolling
+        update on a cluster); ``num_replicas`` scales a cluster service.
 
         Raises:
             DeployError: the new version failed (the old one runs again).
         """
+        if num_replicas is not None:
+            self._deployment.scale(num_replicas)
+            if models is None and inference_config is None:
+                return
         log: Callable[[str], None] = self._log.append
         kwargs: dict[str, Any] = {"log": log}
         if models is not None:
@@ -118,9 +124,33 @@ class Webservice:
         self._deployment.update(**kwargs)
 
     def delete(self) -> None:
-        """Remove the service's container."""
+        """Remove the service and everything it made (containers, replicas, keys, network)."""
         self._deployment.remove()
+
+    def get_keys(self) -> tuple[str, str]:
+        """The primary and secondary keys of a service deployed with auth on.
+
+        Raises:
+            ConfigurationError: the service has no keys (auth off, or a local service).
+        """
+        return self._deployment.get_keys()
+
+    def regen_key(self, key: str, set_key: str | None = None) -> None:
+        """Renew ``key`` ("Primary" or "Secondary"), to ``set_key`` or a random value; callers
+        using the other key see no failed request meanwhile.
+
+        Raises:
+            ConfigurationError: the service has no keys, or ``key`` is neither.
+        """
+        self._deployment.regen_key(key, set_key)
+
+    @property
+    def num_replicas(self) -> int:
+        """The replicas the service asks for."""
+        return self._deployment.replicas[1]
 
     def serialize(self) -> dict[str, Any]:
         """A plain description."""
-        return {"name": self.name, "state": self.state, "scoringUri": self.scoring_uri}
+        return {"name": self.name, "state": self.state, "scoringUri": self.scoring_uri,
+                "computeType": self._deployment.target.kind,
+                "numReplicas": self._deployment.replicas[1]}
