@@ -22,14 +22,17 @@ from jupyter_deploy.services.building import write_context as write_build_contex
 from jupyter_deploy.services.deployment import Deployment, DeploymentCollection, deploy, run_image
 from jupyter_deploy.services.packages import Package, package_dockerfile, package_image
 from jupyter_deploy.services.workspace import Workspace
+from jupyter_deploy.spec.cluster import ClusterConfig
 from jupyter_deploy.spec.environment import Environment, RegistryCredentials
 from jupyter_deploy.spec.package import ModelFiles, PackageSpec
 from jupyter_deploy.targets.base import DeployTarget
 from jupyter_deploy.targets.local import LocalTarget
+from jupyter_deploy.targets.swarm import SwarmTarget
 
 services = DeploymentCollection()
 
 __all__ = [
+    "ClusterConfig",
     "DeployError",
     "DeployTarget",
     "Deployment",
@@ -40,6 +43,7 @@ __all__ = [
     "Package",
     "PackageSpec",
     "RegistryCredentials",
+    "SwarmTarget",
     "Workspace",
     "__version__",
     "build_package",

@@ -163,3 +163,22 @@ def a_foreign_container(a_service_name: str, test_labels: dict[str, str]) -> Ite
     yield container
     with contextlib.suppress(docker.errors.NotFound):
         container.remove(force=True)
+
+
+@pytest.fixture(scope="session")
+def a_swarm() -> Iterator[None]:
+    """Swarm mode on this engine, for this run; left again only if it was off before."""
+    from jupyter_deploy.engine import swarm
+    from jupyter_deploy.engine.client import docker_client
+    from jupyter_deploy.errors import ConfigurationError
+    from jupyter_deploy.targets.swarm import SwarmTarget
+
+    was_active = swarm.swarm_info().active
+    if not was_active:
+        # While it is off, the swarm target refuses with the way to turn it on
+        with pytest.raises(ConfigurationError, match="compute attach swarm"):
+            SwarmTarget().check()
+        swarm.init_swarm(print)
+    yield
+    if not was_active:
+        docker_client().swarm.leave(force=True)

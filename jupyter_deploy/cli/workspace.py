@@ -21,7 +21,12 @@ from jupyter_deploy.engine.base_images import build_base
 from jupyter_deploy.errors import ConfigurationError
 from jupyter_deploy.registry.auth import PASSWORD_VARIABLE, login_from_environment
 from jupyter_deploy.services.options import resolve_package
-from jupyter_deploy.services.packages import package_dockerfile, package_image
+from jupyter_deploy.services.packages import (
+    kubernetes_package,
+    package_dockerfile,
+    package_image,
+)
+from jupyter_deploy.spec.cluster import LocalDeployConfig, load_deployment_config
 from jupyter_deploy.spec.environment import RegistryCredentials
 from jupyter_deploy.spec.options import DeployOptions, parse_labels
 
@@ -62,6 +67,11 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("-m", "--model", action="append", required=True, help="name:version")
     p.add_argument("--ic", "--inference-config", dest="ic", required=True)
     p.add_argument("--output", help="write the build context (Dockerfile …) here instead")
+    p.add_argument("--k8s", metavar="DIR", help="also write Kubernetes manifests for the "
+                   "package image here (replicas, resources, keys from --dc)")
+    p.add_argument("--dc", "--deploy-config", dest="dc",
+                   help="deployment-config JSON for --k8s (computeType aks: numReplicas, …)")
+    p.add_argument("-n", "--name", default="package", help="service name in the manifests")
     _workspace_option(p)
     p.set_defaults(func=_cmd_package)
 
@@ -113,13 +123,22 @@ def _cmd_image_build(args: argparse.Namespace) -> None:
 def _cmd_package(args: argparse.Namespace) -> None:
     workspace = workspace_of(args)
     options = DeployOptions(models=tuple(args.model), inference_config=args.ic)
+    if args.output and args.k8s:
+        raise ConfigurationError("package: --k8s needs the package image, so it does not go "
+                                 "with --output (a Dockerfile folder): give one of them.")
     spec = resolve_package("package", options, workspace=workspace)
     registry = workspace.ensure_registry(print)
     if args.output:
         package = package_dockerfile(spec, registry, Path(args.output), print, _labels(args))
         print(f"Saved to {args.output}; its base image is in {package.registry.address}")
     else:
-        print(package_image(spec, registry, print, _labels(args)).location)
+        location = package_image(spec, registry, print, _labels(args)).location
+        print(location)
+        if args.k8s and location:
+            config = load_deployment_config(args.dc) if args.dc else None
+            if isinstance(config, LocalDeployConfig):
+                config = None
+            kubernetes_package(args.name, location, args.k8s, config, log=print)
 
 
 def _cmd_workspace_registry(args: argparse.Namespace) -> None:

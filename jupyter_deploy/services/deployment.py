@@ -286,6 +286,31 @@ class Deployment:
         self.instance = self.target.replace(self.instance, built.tag, options, log, ready)
         log(f"Service {self.name!r} is healthy: {self.scoring_uri}")
 
+    def to_kubernetes(self, dest: str | Path, config: Any = None, registry: str | None = None,
+                      log: Log = _quiet) -> list[Path]:
+        """This service as Kubernetes manifests in ``dest``, its image pushed to ``registry``
+        (the workspace registry by default) so a cluster can pull it.
+
+        ``config`` (a :class:`~jupyter_deploy.spec.cluster.ClusterConfig`) gives replicas,
+        autoscale, resources and auth; by default the service's own cluster settings, if any.
+
+        Raises:
+            RegistryError, PushError: the push failed.
+            ConfigurationError: a name Kubernetes refuses.
+        """
+        from jupyter_deploy.services.packages import kubernetes_package, publish_image
+        from jupyter_deploy.spec.cluster import ClusterConfig
+
+        if config is None:
+            recorded = self.target.labels(self.instance).get(LABEL_CLUSTER)
+            data = {k: v for k, v in json.loads(recorded).items() if k != "keys"} if recorded \
+                else {}
+            config = ClusterConfig.from_json(data) if data else ClusterConfig()
+        image = publish_image(self.image, registry or get_config().registry_address,
+                              f"services/{self.name}", log)
+        env = dict(self.record.run_options.get("env") or {})
+        return kubernetes_package(self.name, image, dest, config, env, {}, log)
+
     def parity_check(self, data: Any, rel_tol: float = 1e-6) -> Any:
         """Score ``data`` here (the user's ``init``/``run`` in this process) and in the service.
 
@@ -328,8 +353,18 @@ class DeploymentCollection:
     every target this engine offers (the local one, and Swarm when swarm mode is on)."""
 
     def __init__(self, target: DeployTarget | None = None) -> None:
-        self.targets: list[DeployTarget] = [target] if target else engine_targets()
-        self.target: DeployTarget = self.targets[0]
+        self._target = target
+
+    @property
+    def targets(self) -> list[DeployTarget]:
+        """The one target given, else every target of this engine, read afresh (swarm mode may
+        have been turned on since)."""
+        return [self._target] if self._target else engine_targets()
+
+    @property
+    def target(self) -> DeployTarget:
+        """The target given, else the local one."""
+        return self._target or default_target()
 
     def list(self, all: bool = True) -> list[Deployment]:
         """Every service (running or not; only running ones when ``all`` is false)."""
@@ -470,15 +505,17 @@ def deploy(
     name: str, entry_script: str | Path, models: Sequence[ModelFiles | str | Path] = (),
     environment: Environment | None = None, port: int | None = None,
     source_dir: str | Path | None = None, labels: Mapping[str, str] | None = None,
-    log: Log = _quiet, target: DeployTarget | None = None, deployment_config: Any = None,
+    log: Log = _quiet, target: DeployTarget | str | None = None, deployment_config: Any = None,
     **run_options: Any,
 ) -> Deployment:
     """Package, build and launch a model as a local web service, and wait until it answers.
 
     The environment's ``docker_arguments`` and ``shm_size`` apply to the container; explicit
     ``run_options`` win over them. ``target`` is where it runs (this machine's engine by
-    default); ``deployment_config`` how (a :class:`~jupyter_deploy.spec.cluster.ClusterConfig`:
-    replicas, resources, keys), checked against the target before anything is built.
+    default; a name — ``"swarm"``, or a compute target of the default workspace — or a
+    :class:`~jupyter_deploy.targets.base.DeployTarget`); ``deployment_config`` how (a
+    :class:`~jupyter_deploy.spec.cluster.ClusterConfig`: replicas, resources, keys), checked
+    against the target before anything is built.
 
     Raises:
         DeployError: any step's own error (bad script, missing package, failed build, taken
@@ -486,6 +523,10 @@ def deploy(
     """
     if isinstance(deployment_config, LocalDeployConfig):
         port, deployment_config = port or deployment_config.port, None
+    if isinstance(target, str):
+        from jupyter_deploy.services.compute import ComputeTargets
+
+        target = ComputeTargets().target(target)
     target = (target or default_target()).configured(deployment_config)
     target.check()  # an unreachable service is refused before the build, not after a timeout
     env = environment or Environment()

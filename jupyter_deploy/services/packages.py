@@ -22,8 +22,10 @@ from jupyter_deploy.engine.base_images import publish, resolve_base
 from jupyter_deploy.engine.client import docker_client, translate_docker_errors
 from jupyter_deploy.errors import ConfigurationError
 from jupyter_deploy.services.building import build_package, ensure_base_image, write_context
+from jupyter_deploy.spec.cluster import ClusterConfig
 from jupyter_deploy.spec.environment import RegistryCredentials
 from jupyter_deploy.spec.package import PackageSpec
+from jupyter_deploy.spec.reference import ImageReference
 
 Log = Callable[[str], None]
 PACKAGE_REPOSITORY = "package"
@@ -134,3 +136,42 @@ def _replace_folder(source: Path, target: Path) -> None:
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(source, target)
+
+
+def publish_image(image: str, registry: str, repository: str, log: Log = _quiet) -> str:
+    """``image`` pushed as ``<registry>/<repository>:<its tag>`` (a reference a cluster pulls).
+
+    Raises:
+        RegistryError, PushError: the push failed.
+    """
+    tag = images.split_tag(image)[1] or "latest"
+    location = f"{registry}/{repository}:{tag}"
+    with translate_docker_errors(f"tagging {image} as {location}"):
+        docker_client().images.get(image).tag(f"{registry}/{repository}", tag)
+    log(f"Pushing {location} …")
+    log(images.push(location))
+    return location
+
+
+def kubernetes_package(
+    name: str, image: str, dest: str | Path, config: ClusterConfig | None = None,
+    env: Mapping[str, str] | None = None, labels: Mapping[str, str] | None = None,
+    log: Log = _quiet,
+) -> list[Path]:
+    """Kubernetes manifests (Deployment, Service, autoscaler, key Secret without values) for
+    ``image`` — which must already be in a registry the cluster reaches — written to ``dest``.
+
+    Raises:
+        ConfigurationError: an image with no registry host, or a name Kubernetes refuses.
+    """
+    from jupyter_deploy.targets.kubernetes.manifests import write_manifests
+
+    if not ImageReference.parse(image).registry:
+        raise ConfigurationError(
+            f"{image} exists only in this engine, and a cluster pulls images from a registry: "
+            "push it first (a package image already is in the workspace registry).")
+    written = write_manifests(dest, name, image, config or ClusterConfig(), dict(env or {}),
+                              dict(labels or {}))
+    log(f"Wrote {len(written)} manifests to {dest} (apply with `kubectl apply -f {dest}`; the "
+        "Secret file says how to put the keys in).")
+    return written

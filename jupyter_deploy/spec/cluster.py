@@ -43,6 +43,12 @@ __all__ = ["COMPUTE_TYPES", "MASK", "SETTINGS", "AutoScale", "ClusterConfig", "L
 class ClusterConfig:
     """How a service runs on a cluster target; checked on creation.
 
+    ``compute_type`` says where it came from (``aks`` or ``aci``: their defaults differ, e.g.
+    auth). ``autoscale`` is set when autoscaling is on; ``autoscale_explicit`` tells a user's
+    request from the AKS default (autoscale whenever ``num_replicas`` is left out), so a target
+    without an autoscaler refuses only the former. ``publish_all_interfaces`` opts into
+    publishing beyond 127.0.0.1 (it requires auth). The keys never show in ``repr`` or JSON.
+
     Raises:
         ConfigurationError: every problem at once, named as the SDK names its parameters.
     """
@@ -144,7 +150,6 @@ def describe(field_name: str) -> str:
     if field_name == "liveness":
         sdk, key = "period_seconds, initial_delay_seconds…", "livenessProbeRequirements"
     return sdk if sdk == key else f"{sdk} ({key} in a deployment-config JSON)"
-
 
 
 # -- the deployment-config JSON ------------------------------------------------------------

@@ -109,7 +109,6 @@ JSON_NAMES: dict[str, str] = {s.path: s.json for s in SETTINGS} | {
     "tags": "tags", "autoscale": "autoScaler.autoscaleEnabled"}
 
 
-
 # -- validation ----------------------------------------------------------------------------
 
 _KINDS: dict[str, tuple[type, ...]] = {

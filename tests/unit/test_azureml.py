@@ -174,9 +174,18 @@ def test_a_local_deploy_configuration_carries_the_port():
     assert LocalWebservice.deploy_configuration(port=8890).port == 8890
 
 
-def test_only_local_deployments_are_accepted(a_workspace: Workspace):
-    with pytest.raises(ConfigurationError, match="locally"):
+def test_a_deployment_needs_an_inference_config_and_a_cluster_config_a_cluster(
+    a_workspace: Workspace, tmp_path: Path
+):
+    from jupyter_deploy.azureml.core.webservice import AksWebservice
+
+    with pytest.raises(ConfigurationError, match="InferenceConfig"):
         Model.deploy(a_workspace, "svc", [], None)
+    # An AKS configuration with no deployment_target would run nowhere: said before any build
+    (tmp_path / "score.py").write_text("def init(): pass\ndef run(raw): return 1\n")
+    with pytest.raises(ConfigurationError, match="deployment_target=ComputeTarget"):
+        Model.deploy(a_workspace, "svc", [], InferenceConfig(str(tmp_path / "score.py")),
+                     AksWebservice.deploy_configuration(num_replicas=2))
 
 
 def test_a_conda_dependencies_file_is_read(tmp_path: Path):

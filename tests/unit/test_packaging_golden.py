@@ -97,8 +97,8 @@ def test_the_dockerfile_matches_its_golden_file(case: str, a_spec_for):
 
 def test_every_golden_file_belongs_to_a_case():
     # Given the golden folder
-    # Then it holds exactly one file per case: none missing, none left from a removed case
-    assert sorted(p.name for p in GOLDEN.iterdir()) == sorted(
+    # Then it holds exactly one Dockerfile per case: none missing, none left from a removed case
+    assert sorted(p.name for p in GOLDEN.glob("*.Dockerfile")) == sorted(
         golden_path(c).name for c in CASES)
 
 
@@ -108,7 +108,7 @@ def test_the_golden_files_are_committed():
     if git("rev-parse", "--is-inside-work-tree").stdout.strip() != "true":
         pytest.skip("not a git checkout")
     # When git is asked which golden files it tracks, and which differ from what it holds
-    tracked = git("ls-files", "--", ".").stdout.split()
+    tracked = git("ls-files", "--", "*.Dockerfile").stdout.split()
     changed = git("diff", "--name-only", "--relative", "--", ".").stdout.split()
     # Then every golden file is tracked, and none has a change git does not hold yet
     assert sorted(tracked) == sorted(golden_path(c).name for c in CASES), (
