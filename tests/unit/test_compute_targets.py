@@ -14,7 +14,12 @@ from jupyter_deploy.spec.cluster import AutoScale, ClusterConfig
 from jupyter_deploy.targets.kubernetes.target import KubernetesTarget
 from jupyter_deploy.targets.local import LocalTarget
 from jupyter_deploy.targets.swarm import SwarmTarget
-from jupyter_deploy.targets.swarm.service_spec import refuse_unsupported, versioned
+from jupyter_deploy.targets.swarm.service_spec import (
+    endpoint,
+    mesh_port,
+    refuse_unsupported,
+    versioned,
+)
 
 KUBECONFIG = """apiVersion: v1
 kind: Config
@@ -90,10 +95,25 @@ def test_swarm_refuses_autoscale_and_what_it_cannot_honour_by_name() -> None:
     # The SDK's default-on autoscaler (no num_replicas given) is not a request: one replica
     refuse_unsupported(ClusterConfig(autoscale=AutoScale(), autoscale_explicit=False))
     for config, name in ((ClusterConfig(gpu_cores=1), "gpu_cores"),
-                         (ClusterConfig(namespace="ml"), "namespace"),
-                         (ClusterConfig(publish_all_interfaces=True), "publish_all_interfaces")):
+                         (ClusterConfig(namespace="ml"), "namespace")):
         with pytest.raises(ConfigurationError, match=name):
             SwarmTarget().configured(config)
+
+
+def test_every_interface_is_published_through_the_mesh_only_when_asked_with_keys() -> None:
+    # By default: DNS round robin, no published port (the load balancer is on 127.0.0.1)
+    assert endpoint(ClusterConfig(), None) == {"Mode": "dnsrr"}
+    assert mesh_port({"Spec": {"EndpointSpec": {"Mode": "dnsrr"}}}) is None
+    # Asked for without keys: refused (anyone on the network would reach it)
+    with pytest.raises(ConfigurationError, match="auth_enabled"):
+        ClusterConfig(publish_all_interfaces=True, auth_enabled=False)
+    # Asked for, with auth on: a virtual IP and the port on every node's interfaces
+    mesh = ClusterConfig(publish_all_interfaces=True, auth_enabled=True)
+    SwarmTarget().configured(mesh)
+    spec = endpoint(mesh, 31001)
+    assert spec["Mode"] == "vip"
+    assert spec["Ports"] == [{"Protocol": "tcp", "PublishedPort": 31001, "TargetPort": 5001}]
+    assert mesh_port({"Spec": {"EndpointSpec": spec}}) == 31001
 
 
 def test_a_multi_node_swarm_needs_an_image_from_a_registry() -> None:

@@ -9,12 +9,20 @@ honour is named, never silently dropped.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from docker.types import Healthcheck, Resources, RollbackConfig, SecretReference, UpdateConfig
+from docker.types import (
+    EndpointSpec,
+    Healthcheck,
+    Resources,
+    RollbackConfig,
+    SecretReference,
+    UpdateConfig,
+)
 
 from jupyter_deploy.build import haproxy
 from jupyter_deploy.engine.client import docker_client, translate_docker_errors
-from jupyter_deploy.engine.containers import RunOptions
+from jupyter_deploy.engine.containers import RunOptions, free_port
 from jupyter_deploy.errors import ConfigurationError
 from jupyter_deploy.server import protocol
 from jupyter_deploy.spec.cluster import ClusterConfig, describe, unsupported
@@ -24,7 +32,7 @@ from jupyter_deploy.spec.reference import ImageReference
 SUPPORTED = {"replicas", "cpu_cores", "memory_gb", "cpu_cores_limit", "memory_gb_limit",
              "auth_enabled", "primary_key", "secondary_key", "scoring_timeout_ms",
              "max_concurrent_requests_per_container", "max_queue_wait_ms", "liveness", "tags",
-             "description"}
+             "description", "publish_all_interfaces"}
 DEFAULT_PATH = ("/opt/jupyter-deploy/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
                 "/sbin:/bin")
 NS = 1_000_000_000
@@ -116,3 +124,18 @@ def balancing(name: str, config: ClusterConfig) -> haproxy.Balancing:
         name, protocol.DEFAULT_PORT, protocol.HEALTH_PATH, config.scoring_timeout_ms,
         config.max_concurrent_requests_per_container, config.max_queue_wait_ms)
 
+
+
+def endpoint(config: ClusterConfig, port: int | None) -> EndpointSpec:
+    """DNS round robin behind our load balancer; or, when asked, the routing mesh (a virtual IP)
+    publishing ``port`` on every interface of every node."""
+    if not config.publish_all_interfaces:
+        return EndpointSpec(mode="dnsrr")
+    return EndpointSpec(mode="vip", ports={port or free_port("0.0.0.0"): protocol.DEFAULT_PORT})
+
+
+def mesh_port(attrs: dict[str, Any]) -> int | None:
+    """The port a service publishes through the routing mesh, if it does."""
+    ports = (attrs.get("Endpoint") or {}).get("Ports") or attrs.get("Spec", {}).get(
+        "EndpointSpec", {}).get("Ports") or []
+    return int(ports[0]["PublishedPort"]) if ports else None

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from docker.models.services import Service
-from docker.types import EndpointSpec, RestartPolicy, ServiceMode
+from docker.types import RestartPolicy, ServiceMode
 
 from jupyter_deploy.build import haproxy
 from jupyter_deploy.config import LABEL_MANAGED, LABEL_PREFIX, get_config
@@ -128,10 +128,14 @@ class SwarmTarget:
             healthcheck=service_spec.healthcheck(config), resources=service_spec.resources(config),
             update_config=service_spec.rolling(config), rollback_config=service_spec.rollback(),
             restart_policy=RestartPolicy(condition="any", delay=NS),
-            endpoint_spec=EndpointSpec(mode="dnsrr"), secrets=refs,
+            endpoint_spec=service_spec.endpoint(config, options.port), secrets=refs,
             stop_grace_period=10 * NS)
-        load_balancer.start(name, service_spec.balancing(name, config), network, options.port,
-                            options.interface, owner, log)
+        if config.publish_all_interfaces:
+            log(f"{name!r} is published on every interface of every node through the routing "
+                "mesh (it needs IPVS in each node's kernel).")
+        else:
+            load_balancer.start(name, service_spec.balancing(name, config), network,
+                                options.port, options.interface, owner, log)
         return service
 
     def replace(self, instance: Service, image: str, options: RunOptions, log: Log,
@@ -297,6 +301,9 @@ class SwarmTarget:
         Raises:
             ContainerError: the load balancer is gone.
         """
+        mesh = service_spec.mesh_port(instance.attrs)
+        if mesh is not None:
+            return f"http://{engine_host() or '127.0.0.1'}:{mesh}"
         found = load_balancer.find(instance.name)
         if found is None:
             raise ContainerError(f"the load balancer of {instance.name!r} is gone: remove and "
