@@ -15,6 +15,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
+try:
+    from . import streaming
+except ImportError:  # pragma: no cover - run as a plain script
+    import streaming  # type: ignore[no-redef]
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: Set once any function is decorated with ``@rawhttp`` (the peer's module-level switch).
@@ -183,18 +188,31 @@ class AMLRequest:
 
 
 class AMLResponse:
-    """An answer ``run()`` returns as is: a body, a status code and headers."""
+    """An answer ``run()`` returns as is: a body, a status code and headers.
+
+    The message is the body as Werkzeug takes it: text (sent as UTF-8), bytes, a list or tuple
+    of those (joined), or any other iterable — a generator or an async generator — whose items
+    are streamed as they come (:attr:`stream`, sent chunked).
+    """
 
     def __init__(self, message: Any, status_code: int,
                  response_headers: Mapping[str, str] | None = None,
                  json_str: bool = False, run_function_failed: bool = False) -> None:
         self.status_code = int(status_code)
         self.headers: list[tuple[str, str]] = []
+        #: The iterable to stream, or None when the body is :attr:`body`.
+        self.stream: Any = None
+        body = b""
         if message is None or json_str:
             body = json.dumps({} if message is None else message).encode()
             self.headers.append(("content-type", "application/json"))
         else:
-            body = message.encode() if isinstance(message, str) else bytes(message)
+            if streaming.is_stream(message):
+                self.stream = message
+            elif isinstance(message, list | tuple):
+                body = b"".join(streaming.encode(item) for item in message)
+            else:
+                body = message.encode() if isinstance(message, str) else bytes(message)
             if not any(k.lower() == "content-type" for k in response_headers or {}):
                 self.headers.append(("content-type", "text/html; charset=utf-8"))
         self.body = body
@@ -204,10 +222,20 @@ class AMLResponse:
                 self.headers.append((header.lower(), part.strip()))
 
     @property
+    def is_streamed(self) -> bool:
+        """Whether the body is sent as it is made (Werkzeug's name)."""
+        return self.stream is not None
+
+    @property
     def data(self) -> bytes:
-        """The body bytes (Werkzeug's name)."""
+        """The body bytes (Werkzeug's name); reading it consumes a sync stream."""
+        if self.stream is not None:
+            if hasattr(self.stream, "__aiter__"):
+                raise TypeError("an async generator's body can only be streamed")
+            self.body = b"".join(streaming.encode(item) for item in self.stream)
+            self.stream = None
         return self.body
 
     def get_data(self, as_text: bool = False) -> bytes | str:
         """The body, as bytes or text."""
-        return self.body.decode("utf-8", errors="replace") if as_text else self.body
+        return self.data.decode("utf-8", errors="replace") if as_text else self.data

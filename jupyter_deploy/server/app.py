@@ -18,16 +18,17 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
 try:
-    from . import aml, entry, protocol, swagger
+    from . import aml, entry, protocol, streaming, swagger
     from .settings import Settings
 except ImportError:  # pragma: no cover - run as a plain script
     import aml  # type: ignore[no-redef]
     import entry  # type: ignore[no-redef]
     import protocol  # type: ignore[no-redef]
+    import streaming  # type: ignore[no-redef]
     import swagger  # type: ignore[no-redef]
     from settings import Settings  # type: ignore[no-redef]
 
-log = logging.getLogger("jd_scoring")
+log = logging.getLogger("azmlinfsrv")
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
@@ -64,7 +65,9 @@ def _default(value: Any) -> Any:
 _ENCODER = json.JSONEncoder(default=_default)
 
 
-Answer = tuple[int, bytes, Headers]
+#: An answer's body: bytes, or (a streamed ``AMLResponse``) pieces sent as they come.
+Body = bytes | streaming.Streamed
+Answer = tuple[int, Body, Headers]
 
 
 class ScoringApp:
@@ -125,9 +128,11 @@ class ScoringApp:
               ids: Headers) -> Answer:
         status, body, extra = routed
         cors = self._cors(request.headers) if self.origins else []
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug("%s %s %d %.3fms %d", request.method, request.path, status,
-                      (time.perf_counter() - started) * 1000, len(body))
+        if log.isEnabledFor(logging.DEBUG):  # the peer's access line, at INFO there
+            query = f"?{request.query.decode('latin-1')}" if request.query else ""
+            log.debug("%s %s%s %d %.3fms %s", request.method, request.path, query, status,
+                      (time.perf_counter() - started) * 1000,
+                      len(body) if isinstance(body, bytes) else "N/A")
         return status, body, [*extra, *ids, *self.fixed, *cors]
 
     async def _done_later(self, request: entry.Request, started: float,
@@ -161,7 +166,9 @@ class ScoringApp:
         try:
             value, elapsed = entry.call_timed(self.script.run, kwargs, self.settings.timeout_ms)
         except entry.RunTimeout:
-            log.error("run() timed out after %d ms", self.settings.timeout_ms)
+            log.error("Encountered Exception: run() timed out after %d ms (%s) in:\n%s",
+                      self.settings.timeout_ms, protocol.ENV_TIMEOUT_MS,
+                      traceback.format_exc().rstrip())
             return _error(500, f"Scoring timeout after {self.settings.timeout_ms} ms", True)
         except Exception as e:
             return _run_failed(e)
@@ -197,7 +204,7 @@ class ScoringApp:
 
 
 def _run_failed(error: Exception) -> Answer:
-    log.error("run() raised an exception:\n%s", traceback.format_exc().rstrip())
+    log.error("Encountered Exception: %s", traceback.format_exc().rstrip())
     return _error(500, f"{RUN_ERROR} ({type(error).__name__}: {str(error)[:300]})", True)
 
 
@@ -233,7 +240,7 @@ def _own_response(value: Any) -> Answer:
         bad = [k for k, v in headers if not _TOKEN.fullmatch(k) or _UNSAFE.search(v)]
         if bad:
             raise ValueError(f"header {bad[0]!r} has a name or value HTTP cannot carry")
-        body = bytes(value.get_data())
+        body = _streamed(value) or bytes(value.get_data())
     except (TypeError, ValueError, UnicodeEncodeError):
         log.error("run()'s response cannot be sent:\n%s", traceback.format_exc().rstrip())
         return _error(500, INTERNAL_ERROR)
@@ -244,6 +251,15 @@ def _own_response(value: Any) -> Answer:
 
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _UNSAFE = re.compile(rb"[\x00\r\n]")
+
+
+def _streamed(value: Any) -> streaming.Streamed | None:
+    """The body of a response to stream: ours with a generator, or Werkzeug's ``is_streamed``."""
+    if not getattr(value, "is_streamed", False):
+        return None
+    source = value.stream if isinstance(value, aml.AMLResponse) else \
+        getattr(value, "response", None)
+    return None if source is None else streaming.Streamed(source)
 
 
 def _looks_like_response(value: Any) -> bool:
@@ -346,8 +362,19 @@ async def read_body(receive: Receive, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def respond(send: Send, status: int, body: bytes, headers: Headers) -> None:
-    """Send one complete answer."""
+async def respond(send: Send, status: int, body: Body, headers: Headers) -> None:
+    """Send one answer: complete, or streamed piece by piece (the ASGI server frames it)."""
+    if isinstance(body, streaming.Streamed):
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        try:
+            async for piece in body.pieces():
+                await send({"type": "http.response.body", "body": piece, "more_body": True})
+        except Exception:
+            log.error("Encountered Exception while streaming the answer: %s",
+                      traceback.format_exc().rstrip())
+            raise
+        await send({"type": "http.response.body", "body": b""})
+        return
     await send({"type": "http.response.start", "status": status,
                 "headers": [*headers, (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})

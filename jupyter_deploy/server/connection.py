@@ -14,6 +14,13 @@ is httptools' (llhttp's) work. What is decided here: which answers close the con
 body limit (413, before the body is read when ``Content-Length`` says so), ``Expect:
 100-continue``, pipelined requests answered in order, idle keep-alive connections closed after
 ``timeout_keep_alive``, and reading paused while the client does not read its answers.
+
+A streamed answer (``AMLResponse(generator, …)``) goes out chunked, one chunk per item as the
+item is made, through a task like an ``async def run()``'s: later requests on the connection
+wait for it, the next item waits while the client does not read, a client that goes away
+stops the generator, and a generator that fails ends the connection without the last chunk,
+so the client sees a cut-off answer rather than a complete one. HTTP/1.0 clients get the
+pieces unframed, ended by closing the connection.
 """
 
 from __future__ import annotations
@@ -22,20 +29,22 @@ import asyncio
 import collections
 import http
 import logging
+import traceback
 from typing import Any
 from urllib.parse import unquote
 
 import httptools
 
 try:
-    from . import aml, entry
+    from . import aml, entry, streaming
     from .app import Answer, ScoringApp, error_answer
 except ImportError:  # pragma: no cover - run as a plain script
     import aml  # type: ignore[no-redef]
     import entry  # type: ignore[no-redef]
+    import streaming  # type: ignore[no-redef]
     from app import Answer, ScoringApp, error_answer  # type: ignore[no-redef]
 
-log = logging.getLogger("jd_scoring")
+log = logging.getLogger("azmlinfsrv")
 
 #: Request line plus headers beyond this many bytes get 431 (gunicorn's default is 8190 per
 #: field and 100 fields; llhttp itself sets no limit).
@@ -70,7 +79,10 @@ class ScoringProtocol(asyncio.Protocol):
         self.refused = False  # answered early (413, 431): ignore the rest of it
         # The connection
         self.pending: collections.deque[tuple[entry.Request, bool]] = collections.deque()
-        self.busy: asyncio.Task[Answer] | None = None  # an async run() being awaited
+        # An async run() being awaited, or a streamed answer being sent
+        self.busy: asyncio.Task[Any] | None = None
+        self.streaming = False
+        self.drained: asyncio.Future[None] | None = None  # set when writing may go on
         self.closing = False
         self.writes_paused = False
         self.last_active = 0.0
@@ -92,6 +104,9 @@ class ScoringProtocol(asyncio.Protocol):
             self.idle_timer.cancel()
         self.pending.clear()
         self.closing = True
+        if self.streaming and self.busy is not None:
+            self.busy.cancel()  # nobody reads the rest: stop making it
+        self._drained()
 
     def data_received(self, data: bytes) -> None:
         self.last_active = self.loop.time()
@@ -112,8 +127,13 @@ class ScoringProtocol(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self.writes_paused = False
+        self._drained()
         if self.busy is None and self.transport and not self.closing:
             self.transport.resume_reading()
+
+    def _drained(self) -> None:
+        if self.drained is not None and not self.drained.done():
+            self.drained.set_result(None)
 
     def shutdown(self) -> None:
         """Called by uvicorn on graceful shutdown: finish what was asked, then close."""
@@ -213,6 +233,10 @@ class ScoringProtocol(asyncio.Protocol):
         else:
             answer = task.result()
         self._send(request.method, answer, keep_alive)
+        self._next()
+
+    def _next(self) -> None:
+        """Answer the requests that waited for the one just finished, then read again."""
         while self.pending and self.busy is None and not self._gone():
             self._answer(*self.pending.popleft())
         if self.busy is None and not self._gone() and not self.writes_paused:
@@ -226,7 +250,11 @@ class ScoringProtocol(asyncio.Protocol):
         parts = [status_line(status)]
         for name, value in (*self.state.default_headers, *headers):
             parts += (name, b": ", value, b"\r\n")
-        parts.append(b"content-length: %d\r\n" % len(body))
+        if isinstance(body, bytes):
+            parts.append(b"content-length: %d\r\n" % len(body))
+        else:
+            self._send_streamed(method, parts, body, keep_alive)
+            return
         if not keep_alive:
             parts.append(b"connection: close\r\n")
         parts.append(b"\r\n")
@@ -239,6 +267,68 @@ class ScoringProtocol(asyncio.Protocol):
         if not keep_alive:
             self.closing = True
             transport.close()
+
+    # streamed answers
+
+    def _send_streamed(self, method: str, head: list[bytes], body: streaming.Streamed,
+                       keep_alive: bool) -> None:
+        """Send the head now and the pieces from a task; requests behind it wait their turn."""
+        chunked = self.parser.get_http_version() != "1.0"
+        keep_alive = keep_alive and chunked  # unframed pieces end when the connection does
+        if chunked:
+            head.append(b"transfer-encoding: chunked\r\n")
+        if not keep_alive:
+            head.append(b"connection: close\r\n")
+        head.append(b"\r\n")
+        transport = self.transport
+        assert transport is not None
+        transport.write(b"".join(head))
+        self.state.total_requests += 1
+        task: asyncio.Task[Any]
+        if method == "HEAD":
+            task = self.loop.create_task(body.close())
+        else:
+            task = self.loop.create_task(self._stream(body, chunked))
+        self.busy = task
+        self.streaming = True
+        self.state.tasks.add(task)
+        self._pause_reading()
+        task.add_done_callback(lambda done: self._streamed(done, keep_alive))
+
+    async def _stream(self, body: streaming.Streamed, chunked: bool) -> bool:
+        """Write each piece as it comes; whether the answer was sent whole."""
+        pieces = body.pieces()
+        try:
+            async for piece in pieces:
+                if self._gone():
+                    return False
+                self.transport.write(  # type: ignore[union-attr]
+                    streaming.chunk(piece) if chunked else piece)
+                if self.writes_paused:
+                    self.drained = self.loop.create_future()
+                    await self.drained
+        except Exception:
+            log.error("Encountered Exception while streaming the answer: %s",
+                      traceback.format_exc().rstrip())
+            return False
+        finally:
+            await pieces.aclose()
+        if chunked and not self._gone():
+            self.transport.write(streaming.LAST_CHUNK)  # type: ignore[union-attr]
+        return True
+
+    def _streamed(self, task: asyncio.Task[Any], keep_alive: bool) -> None:
+        self.state.tasks.discard(task)
+        self.busy = None
+        self.streaming = False
+        self.last_active = self.loop.time()
+        whole = not task.cancelled() and task.exception() is None and task.result() is not False
+        if not (whole and keep_alive and not self.closing):
+            self.closing = True
+            if not self._gone():
+                self.transport.close()  # type: ignore[union-attr]
+            return
+        self._next()
 
     def _refuse(self, status: int, message: str = "") -> None:
         """Answer now, before the rest of the request is read, and close.

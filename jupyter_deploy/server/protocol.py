@@ -42,6 +42,8 @@ ENV_SERVER_VERSION_ENABLED = "SERVER_VERSION_LOG_RESPONSE_ENABLED"
 VERSION = "0.1.0"
 SERVER_VERSION = f"jupyter-deploy/{VERSION}"
 ENV_MAX_BODY = "JD_MAX_BODY_BYTES"
+#: Comma-separated files holding the bearer keys requests must carry (unset: no keys needed).
+ENV_AUTH_KEY_FILES = "JD_AUTH_KEY_FILES"
 ENV_EXTRA_REQUIREMENTS = "AZUREML_EXTRA_REQUIREMENTS_TXT"
 ENV_EXTRA_LIB_PATH = "AZUREML_EXTRA_PYTHON_LIB_PATH"
 #: Where the deploy step mounts the wheels pre-downloaded for ``AZUREML_EXTRA_REQUIREMENTS_TXT``.

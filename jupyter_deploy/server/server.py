@@ -23,58 +23,92 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any, NoReturn
 
 try:
-    from . import entry, extras, protocol, shims
+    from . import auth, entry, extras, logs, protocol, shims
     from .app import ScoringApp
     from .connection import ScoringProtocol
     from .settings import Settings, SettingsError
 except ImportError:  # pragma: no cover - run as a plain script
+    import auth  # type: ignore[no-redef]
     import entry  # type: ignore[no-redef]
     import extras  # type: ignore[no-redef]
+    import logs  # type: ignore[no-redef]
     import protocol  # type: ignore[no-redef]
     import shims  # type: ignore[no-redef]
     from app import ScoringApp  # type: ignore[no-redef]
     from connection import ScoringProtocol  # type: ignore[no-redef]
     from settings import Settings, SettingsError  # type: ignore[no-redef]
 
-log = logging.getLogger("jd_scoring")
+log = logging.getLogger("azmlinfsrv")
+# The peer's logger names, so its users' logging.json and log parsing find these lines.
+script_log = logging.getLogger("azmlinfsrv.user_script")
 
 
 def load(settings: Settings) -> entry.UserScript:
-    """Import the entry script and call its ``init()``; exit with status 3 if either fails."""
+    """Import the entry script and call its ``init()``; exit with status 3 if either fails.
+
+    The lines logged on the way are the peer's (``Found user script at …``, ``Invoking user's
+    init function`` …), so are the words of a failure.
+    """
     script = entry.UserScript(settings.entry_path)
     try:
         script.load()
-    except BaseException as e:
-        _fail(f"Failed to load the entry script {settings.entry_path}: {e!r}", settings)
-    log.info("Loaded %s; run() gets %s", settings.entry_path, _MODES[script.mode])
+    except entry.ScriptError:
+        _fail("The entry script cannot be served.", settings)
+    except BaseException:
+        _fail("Failed to import user script because it raised an unhandled exception", settings)
+    _log_found(script)
+    script_log.info("Invoking user's init function")
     try:
         script.init()
     except BaseException:
-        _fail("The entry script's init() raised an exception.", settings, listing=True)
+        _fail("User's init function failed", settings, listing=True)
+    script_log.info("Users's init has completed successfully")  # (sic: the peer's words)
     # Everything init() loaded (the model, numpy, pandas …) lives as long as the worker: take it
     # out of the collector's sight, so full collections stop pausing requests for tens of ms.
     gc.collect()
     gc.freeze()
+    logging.getLogger("azmlinfsrv.swagger").info(
+        "Swaggers are prepared for the following versions: [2, 3, 3.1].")
+    log.info("Scoring timeout is set to %d", settings.timeout_ms)
+    log.info("Worker with pid %d ready for serving traffic", os.getpid())
     log.info("init() completed; worker %d ready", os.getpid())
     return script
 
 
-_MODES = {"raw": "the raw request (@rawhttp)",
-          "object": "JSON arguments by name (@input_schema)",
-          "string": "the request body as a string"}
+def _log_found(script: entry.UserScript) -> None:
+    module = script.module
+    driver = getattr(module, "driver_module", None)
+    if isinstance(driver, ModuleType) and script.run is getattr(driver, "run", None):
+        script_log.info("Found driver script at %s and the score script at %s",
+                        getattr(module, "__file__", script.path), driver.__file__)
+    else:
+        script_log.info("Found user script at %s", getattr(module, "__file__", script.path))
+    names = ", ".join(p.name for p in script.parameters)
+    script_log.info(_MODES[script.mode].format(names=names))
+
+
+_MODES = {
+    "raw": "run() is decorated with @rawhttp. Server will invoke it with the request object.",
+    "object": "run() is decorated with @input_schema. Server will invoke it with the following "
+              "arguments: {names}.",
+    "string": "run() is not decorated. Server will invoke it with the input in JSON string.",
+}
 
 
 def _fail(summary: str, settings: Settings, listing: bool = False) -> NoReturn:
+    """Log why the worker cannot serve, the traceback last (the deploy side shows the log's
+    end), and exit with status 3."""
     details = traceback.format_exc().rstrip()
     log.error(summary)
     if listing and settings.model_dir and os.path.exists(settings.model_dir):
-        log.info("Model folder %s holds:", settings.model_dir)
+        log.info("Model Directory Contents:")
         for line in entry.folder_listing(settings.model_dir):
             log.info("%s", line)
-    log.error("%s", details)
+    log.error("Encountered Exception %s", details)
     for handler in logging.getLogger().handlers:
         handler.flush()
     sys.stdout.flush()
@@ -82,14 +116,22 @@ def _fail(summary: str, settings: Settings, listing: bool = False) -> NoReturn:
     os._exit(protocol.EXIT_INIT_FAILED)
 
 
-def configure_logging(level: str) -> None:
-    """One format for the server, uvicorn and the user's own log calls."""
-    logging.basicConfig(level=getattr(logging, level, logging.INFO), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+def configure_logging(settings: Settings) -> None:
+    """The peer's log format for the server, uvicorn and the user's own log calls, or the
+    ``logging.json`` in the app root (else beside the entry script); exit 3 if that is bad."""
+    shims.install()  # a logging.json copied from the peer names its formatter's module
+    try:
+        logs.configure(settings.log_level,
+                       (settings.app_root, os.path.dirname(settings.entry_path)))
+    except logs.LoggingConfigError as e:
+        logs.configure(settings.log_level)
+        log.critical("%s", e)
+        sys.exit(protocol.EXIT_INIT_FAILED)
 
 
-def prepare(settings: Settings) -> ScoringApp:
-    """Everything a worker does before serving: extras, Azure import paths, ``score.py``."""
+def prepare(settings: Settings, keys: auth.KeyFiles | None = None) -> ScoringApp:
+    """Everything a worker does before serving: extras, Azure import paths, ``print()`` into
+    the log, ``score.py``; behind ``keys`` when there are any."""
     try:
         extras.apply()
     except extras.ExtrasError:
@@ -99,12 +141,33 @@ def prepare(settings: Settings) -> ScoringApp:
     for folder in (settings.app_root, source, os.path.dirname(settings.entry_path)):
         if folder and folder not in sys.path:
             sys.path.append(folder)
-    return ScoringApp(load(settings), settings)
+    logs.redirect_print()
+    script = load(settings)
+    return ScoringApp(script, settings) if keys is None else \
+        auth.GuardedApp(script, settings, keys)
+
+
+def bearer_keys(settings: Settings) -> auth.KeyFiles | None:
+    """The keys named by ``JD_AUTH_KEY_FILES``, or None; exit 3 if a file is missing or empty."""
+    if not settings.auth_key_files:
+        return None
+    keys = auth.KeyFiles(settings.auth_key_files)
+    try:
+        keys.load()
+    except auth.KeyFileError as e:
+        log.error("%s", e)
+        sys.exit(protocol.EXIT_INIT_FAILED)
+    log.info("Requests other than GET / and GET /swagger.json need one of the bearer keys "
+             "in %d file(s)", len(keys.paths))
+    return keys
 
 
 def serve(settings: Settings) -> None:
     """Serve until SIGTERM/SIGINT: in this process, or in ``workers`` forked processes."""
     import uvicorn
+
+    logs.print_banner(settings)
+    keys = bearer_keys(settings)
 
     # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted sockets only when the
     # protocol says TCP, and without it headers and body wait on delayed ACKs (40 ms each).
@@ -118,22 +181,24 @@ def serve(settings: Settings) -> None:
              settings.port, settings.workers,
              "uvloop" if importlib.util.find_spec("uvloop") else "asyncio")
     if settings.workers == 1:
-        _serve_one(uvicorn, settings, sock)
+        _serve_one(uvicorn, settings, sock, keys)
         return
-    Supervisor(lambda: _fork_worker(uvicorn, settings, sock), settings.workers).run()
+    Supervisor(lambda: _fork_worker(uvicorn, settings, sock, keys), settings.workers).run()
 
 
-def _serve_one(uvicorn: Any, settings: Settings, sock: socket.socket) -> None:
+def _serve_one(uvicorn: Any, settings: Settings, sock: socket.socket,
+               keys: auth.KeyFiles | None) -> None:
     # loop="auto" is uvloop wherever it is installed (every image; the host on Linux/macOS);
     # connections are ScoringProtocol's (httptools parsing, one write per answer).
-    config = uvicorn.Config(prepare(settings), http=ScoringProtocol, loop="auto",
+    config = uvicorn.Config(prepare(settings, keys), http=ScoringProtocol, loop="auto",
                             proxy_headers=False, server_header=False,
                             lifespan="off", access_log=False, log_config=None,
                             log_level=settings.log_level.lower(), timeout_keep_alive=30)
     uvicorn.Server(config).run(sockets=[sock])
 
 
-def _fork_worker(uvicorn: Any, settings: Settings, sock: socket.socket) -> int:
+def _fork_worker(uvicorn: Any, settings: Settings, sock: socket.socket,
+                 keys: auth.KeyFiles | None) -> int:
     pid = os.fork()
     if pid == 0:
         # The supervisor's handlers must not run here (uvicorn installs the worker's own).
@@ -141,7 +206,7 @@ def _fork_worker(uvicorn: Any, settings: Settings, sock: socket.socket) -> int:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         code = 1
         try:
-            _serve_one(uvicorn, settings, sock)
+            _serve_one(uvicorn, settings, sock, keys)
             code = 0
         except BaseException:
             log.exception("Worker %d failed", os.getpid())
@@ -237,10 +302,11 @@ def serve_entry_script(entry_script: str, model_dir: str | None = None,
     os.environ.setdefault(protocol.ENV_APP_ROOT, os.getcwd())
     if model_dir:
         os.environ[protocol.ENV_MODEL_DIR] = model_dir
-    settings = Settings.from_env()
-    configure_logging(settings.log_level)
-    serve(dataclasses.replace(settings, host=host, port=port,
-                              workers=workers if workers is not None else settings.workers))
+    settings = dataclasses.replace(Settings.from_env(), host=host, port=port)
+    if workers is not None:
+        settings = dataclasses.replace(settings, workers=workers)
+    configure_logging(settings)
+    serve(settings)
 
 
 def main(env: dict[str, str] | None = None) -> None:
@@ -248,10 +314,10 @@ def main(env: dict[str, str] | None = None) -> None:
     try:
         settings = Settings.from_env(env)
     except SettingsError as e:
-        configure_logging("INFO")
+        logs.configure("INFO")
         log.error("Bad setting: %s", e)
         sys.exit(protocol.EXIT_INIT_FAILED)
-    configure_logging(settings.log_level)
+    configure_logging(settings)
     serve(settings)
 
 

@@ -35,6 +35,7 @@ class Settings:
     log_level: str = "INFO"
     max_body: int = protocol.DEFAULT_MAX_BODY
     server_version: str = ""
+    auth_key_files: tuple[str, ...] = ()
 
     @property
     def entry_path(self) -> str:
@@ -61,11 +62,12 @@ class Settings:
             workers=_number(protocol.ENV_WORKERS, env.get(protocol.ENV_WORKERS), 1, 1, 64),
             timeout_ms=_number(protocol.ENV_TIMEOUT_MS, env.get(protocol.ENV_TIMEOUT_MS),
                                protocol.DEFAULT_TIMEOUT_MS, 1, 2**31),
-            cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
+            cors_origins=_items(origins),
             log_level=(env.get(protocol.ENV_LOG_LEVEL) or "INFO").upper(),
             max_body=_number(protocol.ENV_MAX_BODY, env.get(protocol.ENV_MAX_BODY),
                              protocol.DEFAULT_MAX_BODY, 1, 2**40),
             server_version=_server_version(env),
+            auth_key_files=_items(env.get(protocol.ENV_AUTH_KEY_FILES, "")),
         )
 
 
@@ -87,3 +89,8 @@ def _server_version(env: Mapping[str, str]) -> str:
     if switch in ("false", "0", "no", "off"):
         return ""
     return env.get(protocol.ENV_SERVER_VERSION) or protocol.SERVER_VERSION
+
+
+def _items(raw: str) -> tuple[str, ...]:
+    """The non-empty items of a comma-separated list, stripped."""
+    return tuple(item.strip() for item in raw.split(",") if item.strip())

@@ -4,9 +4,10 @@ Entry scripts import ``AMLRequest``/``rawhttp``/``AMLResponse`` from
 ``azureml.contrib.services.*`` (or ``azureml_inference_server_http.api.*``), the schema
 decorators from ``inference_schema.*`` and ``Model`` (for ``get_model_path``) from
 ``azureml.core.model`` — or, with the import prefix changed, ``jupyter_deploy.azureml.core.model``,
-which images do not hold either. A finder placed *last* on ``sys.meta_path`` answers those
-names only when no installed package does, so a real ``inference_schema`` or ``azureml`` package
-still wins and scripts run unchanged either way.
+which images do not hold either; a ``logging.json`` copied from the peer names its formatter
+``azureml_inference_server_http.log_config.AMLLogFormatter``. A finder placed *last* on
+``sys.meta_path`` answers those names only when no installed package does, so a real
+``inference_schema`` or ``azureml`` package still wins and scripts run unchanged either way.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from collections.abc import Sequence
 from types import ModuleType
 
 try:
-    from . import aml, model_path, schema
+    from . import aml, logs, model_path, schema
 except ImportError:  # pragma: no cover - run as a plain script
     import aml  # type: ignore[no-redef]
+    import logs  # type: ignore[no-redef]
     import model_path  # type: ignore[no-redef]
     import schema  # type: ignore[no-redef]
 
@@ -37,6 +39,7 @@ _MODULES: dict[str, ModuleType] = {
     "azureml.contrib.services.aml_response": aml,
     "azureml_inference_server_http.api.aml_request": aml,
     "azureml_inference_server_http.api.aml_response": aml,
+    "azureml_inference_server_http.log_config": logs,
     "inference_schema.schema_decorators": schema,
     "inference_schema.schema_util": schema,
     "inference_schema.parameter_types.abstract_parameter_type": schema,
