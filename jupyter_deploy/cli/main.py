@@ -18,7 +18,12 @@ from jupyter_deploy.cli import registry as registry_cli
 from jupyter_deploy.cli import services as services_cli
 from jupyter_deploy.cli import workspace as workspace_cli
 from jupyter_deploy.cli.deploying import add_deploy_arguments
-from jupyter_deploy.errors import ConfigurationError, DeployError, PortInUseError
+from jupyter_deploy.errors import (
+    ConfigurationError,
+    DeployError,
+    EntryScriptError,
+    PortInUseError,
+)
 from jupyter_deploy.server import protocol
 from jupyter_deploy.services.provision import provision
 
@@ -29,9 +34,11 @@ def _cmd_setup(args: argparse.Namespace) -> None:
 
 def _cmd_serve(args: argparse.Namespace) -> None:
     from jupyter_deploy.server.server import serve_entry_script
-    from jupyter_deploy.spec.package import check_entry_script
 
-    check_entry_script(Path(args.entry_script))
+    # Only its existence is checked here: a script that does not parse, or lacks run(), is
+    # reported by the server itself, in the Azure ML server's words (as it would be in an image).
+    if not Path(args.entry_script).is_file():
+        raise EntryScriptError(f"entry script {args.entry_script} does not exist")
     try:
         serve_entry_script(args.entry_script, model_dir=args.model_dir, port=args.port,
                            workers=args.workers, host=args.host)

@@ -27,11 +27,6 @@ if str(Path(__file__).resolve().parents[1]) not in sys.path:
 
 from ports import an_unused_port
 
-#: ``jupyter-deploy serve`` minus its check of the script: the server's own call.
-UNCHECKED = ("import sys; from jupyter_deploy.server.server import serve_entry_script as serve; "
-             "a = sys.argv[1:]; serve(a[0], model_dir=a[1], port=int(a[2]), "
-             "workers=int(a[3]) if len(a) > 3 else None)")
-
 
 @dataclass
 class RunningServer:
@@ -52,15 +47,13 @@ class RunningServer:
 
 def start(kind: str, script: Path, port: int | None = None, workers: int | None = 1,
           env: Mapping[str, str] | None = None, model_dir: Path | str | None = None,
-          cwd: Path | None = None, app_root: bool = True, checked: bool = True) -> RunningServer:
+          cwd: Path | None = None, app_root: bool = True) -> RunningServer:
     """Start ``ours`` or ``peer`` on ``script`` (not waiting for it), by default on a port
     reserved for this run (see ``tests/ports.py``).
 
     ``workers=None`` passes no worker option (``WORKER_COUNT`` then decides); ``model_dir`` is
     passed as given (a relative one stays relative); ``cwd`` is the server's working folder (the
-    script's by default); ``app_root=False`` leaves ``AML_APP_ROOT`` unset. ``checked=False``
-    starts ours without ``jupyter-deploy serve``'s own check of the script, as an image does,
-    so the server itself reports a script that does not parse.
+    script's by default); ``app_root=False`` leaves ``AML_APP_ROOT`` unset.
     """
     port = port or an_unused_port()
     model_dir = model_dir or Path(tempfile.mkdtemp(prefix="jd-model-"))
@@ -73,12 +66,10 @@ def start(kind: str, script: Path, port: int | None = None, workers: int | None 
     if kind == "peer":
         cmd = [str(peer_command()), "--entry_script", str(script), "--port", str(port),
                *(["--worker_count", *count] if count else []), "--model_dir", str(model_dir)]
-    elif checked:
+    else:
         cmd = [sys.executable, "-m", "jupyter_deploy.cli", "serve", "--entry-script", str(script),
                "--port", str(port), *(["--workers", *count] if count else []),
                "--model-dir", str(model_dir)]
-    else:
-        cmd = [sys.executable, "-c", UNCHECKED, str(script), str(model_dir), str(port), *count]
     log_path = Path(tempfile.mkstemp(prefix=f"jd-{kind}-", suffix=".log")[1])
     with open(log_path, "wb") as log:
         process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=environ,

@@ -290,9 +290,8 @@ def test_a_broken_script_is_reported_in_the_peers_words(tmp_path: Path, case: st
     script = _write(tmp_path / "app", "score.py", text)
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "weights.bin").write_bytes(b"0")
-    # When both are started on it (ours as an image starts it: no check beforehand)
-    servers = [start(kind, script, model_dir=tmp_path / "model", checked=False)
-               for kind in KINDS]
+    # When both are started on it (ours through `jupyter-deploy serve`, as the peer's command)
+    servers = [start(kind, script, model_dir=tmp_path / "model") for kind in KINDS]
     try:
         codes = [server.process.wait(60) for server in servers]
     finally:
