@@ -19,7 +19,7 @@ def _cmd_attach(args: argparse.Namespace) -> None:
     if kind is None:
         kind = "kubernetes" if args.context else "swarm"
     spec = ComputeTargets(workspace_of(args)).attach(args.name, kind, args.context,
-                                                     args.namespace, print)
+                                                     args.namespace, print, args.registry)
     print(f"Attached {spec.name!r} ({spec.kind}): deploy with --ct {spec.name}")
 
 
@@ -41,6 +41,8 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--kind", choices=[k for k in KINDS if k != "local"])
     p.add_argument("--context", help="kubeconfig context (Kubernetes)")
     p.add_argument("--namespace", help="namespace (Kubernetes; default: default)")
+    p.add_argument("--registry", help="registry the cluster pulls from; images are pushed there "
+                   "(Kubernetes; default: the workspace registry)")
     add_workspace_option(p)
     p.set_defaults(func=_cmd_attach)
     p = verbs.add_parser("detach", help="forget a compute target")

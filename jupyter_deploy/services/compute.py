@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from jupyter_deploy.config import get_config
 from jupyter_deploy.errors import ConfigurationError
 from jupyter_deploy.services.workspace import Workspace
 from jupyter_deploy.targets.base import DeployTarget
@@ -33,6 +34,7 @@ class ComputeTargetSpec:
     kind: str
     context: str | None = None
     namespace: str | None = None
+    registry: str | None = None  # Kubernetes: where images are pushed for the cluster to pull
 
     def describe(self) -> str:
         """One line for listings."""
@@ -74,7 +76,8 @@ class ComputeTargets:
             "`… attach NAME --kind kubernetes --context CTX`) adds one.")
 
     def attach(self, name: str, kind: str, context: str | None = None,
-               namespace: str | None = None, log: Log = print) -> ComputeTargetSpec:
+               namespace: str | None = None, log: Log = print, registry: str | None = None
+               ) -> ComputeTargetSpec:
         """Attach a target; for Swarm, turn swarm mode on (one node, 127.0.0.1) when it is off.
 
         Raises:
@@ -88,7 +91,7 @@ class ComputeTargets:
         if name == "local":
             raise ConfigurationError("'local' is this machine's engine: choose another name.")
         spec = ComputeTargetSpec(name, kind, context, namespace or
-                                 ("default" if kind == "kubernetes" else None))
+                                 ("default" if kind == "kubernetes" else None), registry)
         if kind == "swarm":
             from jupyter_deploy.engine.swarm import init_swarm
 
@@ -145,7 +148,8 @@ def make_target(spec: ComputeTargetSpec) -> DeployTarget:
     if spec.kind == "kubernetes":
         from jupyter_deploy.targets.kubernetes.target import KubernetesTarget
 
-        return KubernetesTarget(spec.context, spec.namespace or "default")
+        return KubernetesTarget(spec.context, spec.namespace or "default",
+                                registry=spec.registry or get_config().registry_address)
     return LocalTarget()
 
 

@@ -540,5 +540,11 @@ def deploy(
         options, env.env_vars, spec.source_dir or spec.entry_script.parent, env.image_python,
         env.pip, log)
     built = build_package(spec, log, labels)
-    return run_image(name, built.tag, port=port, labels=labels, package=spec, log=log,
+    image = built.tag
+    registry = getattr(target, "registry", None)
+    if registry:  # the cluster's nodes pull the image from there
+        from jupyter_deploy.services.packages import publish_image
+
+        image = publish_image(built.tag, registry, f"services/{name}", log)
+    return run_image(name, image, port=port, labels=labels, package=spec, log=log,
                      target=target, **options)

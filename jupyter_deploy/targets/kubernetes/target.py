@@ -67,11 +67,14 @@ class KubernetesTarget:
     poll_seconds = 1.0
 
     def __init__(self, context: str | None = None, namespace: str = "default", *,
-                 config: ClusterConfig | None = None, apis: Apis | None = None) -> None:
+                 config: ClusterConfig | None = None, apis: Apis | None = None,
+                 registry: str | None = None) -> None:
         self.context = context
         self.namespace = namespace
         self.config = config
         self._client = apis
+        #: Where deploy() pushes a locally built image so the cluster can pull it.
+        self.registry = registry
 
     def __repr__(self) -> str:
         return f"<KubernetesTarget context={self.context!r} namespace={self.namespace!r}>"
@@ -89,7 +92,8 @@ class KubernetesTarget:
                 "the Kubernetes target takes an AKS or ACI deployment configuration "
                 "(AksWebservice.deploy_configuration(...)), not a local one.")
         rules.refuse_unsupported(config)
-        return KubernetesTarget(self.context, self.namespace, config=config, apis=self._client)
+        return KubernetesTarget(self.context, self.namespace, config=config, apis=self._client,
+                                registry=self.registry)
 
     @property
     def apis(self) -> Apis:
