@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,6 +40,8 @@ def _cmd_serve(args: argparse.Namespace) -> None:
     # reported by the server itself, in the Azure ML server's words (as it would be in an image).
     if not Path(args.entry_script).is_file():
         raise EntryScriptError(f"entry script {args.entry_script} does not exist")
+    if args.cors_origins:  # the peer's flag for what the server reads from AML_CORS_ORIGINS
+        os.environ[protocol.ENV_CORS_ORIGINS] = args.cors_origins
     try:
         serve_entry_script(args.entry_script, model_dir=args.model_dir, port=args.port,
                            workers=args.workers, host=args.host)
@@ -71,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", "--worker_count", type=int, default=None,
                    help="worker processes (default: WORKER_COUNT, else 1)")
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    p.add_argument("--access-control-allow-origins", "--access_control_allow_origins",
+                   dest="cors_origins", help="CORS origins, comma-separated (AML_CORS_ORIGINS)")
     p.set_defaults(func=_cmd_serve)
     services_cli.add_parsers(sub)
     registry_cli.add_parsers(sub)

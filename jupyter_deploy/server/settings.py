@@ -36,6 +36,9 @@ class Settings:
     max_body: int = protocol.DEFAULT_MAX_BODY
     server_version: str = ""
     auth_key_files: tuple[str, ...] = ()
+    #: The model's name and version in the Open Inference Protocol (see :func:`model_version`).
+    model_name: str = ""
+    model_version: str = "1"
 
     @property
     def entry_path(self) -> str:
@@ -68,7 +71,21 @@ class Settings:
                              protocol.DEFAULT_MAX_BODY, 1, 2**40),
             server_version=_server_version(env),
             auth_key_files=_items(env.get(protocol.ENV_AUTH_KEY_FILES, "")),
+            model_name=env.get(protocol.ENV_SERVICE_NAME) or _stem(
+                env.get(protocol.ENV_ENTRY_SCRIPT) or "score.py"),
+            model_version=model_version(env.get(protocol.ENV_MODEL_DIR, "")),
         )
+
+
+def model_version(model_dir: str) -> str:
+    """The version of the model in ``model_dir``: ``…/azureml-models/<name>/<version>`` as the
+    image lays out a single model, else ``1`` (several models, or a folder on the host)."""
+    parent, version = os.path.split(os.path.normpath(model_dir)) if model_dir else ("", "")
+    return version if version and os.path.dirname(parent) == protocol.MODELS_ROOT else "1"
+
+
+def _stem(path: str) -> str:
+    return os.path.splitext(os.path.basename(path))[0]
 
 
 def _number(name: str, raw: str | None, default: int, low: int, high: int) -> int:
@@ -84,9 +101,9 @@ def _number(name: str, raw: str | None, default: int, low: int, high: int) -> in
 
 
 def _server_version(env: Mapping[str, str]) -> str:
-    """The ``x-ms-server-version`` value: on by default, off with the peer's switch."""
-    switch = env.get(protocol.ENV_SERVER_VERSION_ENABLED, "true").strip().lower()
-    if switch in ("false", "0", "no", "off"):
+    """The ``x-ms-server-version`` value: sent, as by the peer, when its switch is unset or
+    ``true`` (any case), and for no other value."""
+    if env.get(protocol.ENV_SERVER_VERSION_ENABLED, "true").lower() != "true":
         return ""
     return env.get(protocol.ENV_SERVER_VERSION) or protocol.SERVER_VERSION
 

@@ -47,13 +47,15 @@ class RunningServer:
 
 def start(kind: str, script: Path, port: int | None = None, workers: int | None = 1,
           env: Mapping[str, str] | None = None, model_dir: Path | str | None = None,
-          cwd: Path | None = None, app_root: bool = True) -> RunningServer:
+          cwd: Path | None = None, app_root: bool = True,
+          args: list[str] | None = None) -> RunningServer:
     """Start ``ours`` or ``peer`` on ``script`` (not waiting for it), by default on a port
     reserved for this run (see ``tests/ports.py``).
 
     ``workers=None`` passes no worker option (``WORKER_COUNT`` then decides); ``model_dir`` is
     passed as given (a relative one stays relative); ``cwd`` is the server's working folder (the
-    script's by default); ``app_root=False`` leaves ``AML_APP_ROOT`` unset.
+    script's by default); ``app_root=False`` leaves ``AML_APP_ROOT`` unset; ``args`` are more
+    command-line arguments, spelled as the peer's (ours accepts its spellings).
     """
     port = port or an_unused_port()
     model_dir = model_dir or Path(tempfile.mkdtemp(prefix="jd-model-"))
@@ -70,6 +72,7 @@ def start(kind: str, script: Path, port: int | None = None, workers: int | None 
         cmd = [sys.executable, "-m", "jupyter_deploy.cli", "serve", "--entry-script", str(script),
                "--port", str(port), *(["--workers", *count] if count else []),
                "--model-dir", str(model_dir)]
+    cmd += args or []
     log_path = Path(tempfile.mkstemp(prefix=f"jd-{kind}-", suffix=".log")[1])
     with open(log_path, "wb") as log:
         process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=environ,

@@ -90,7 +90,8 @@ def test_request_headers_iterate_as_name_value_pairs(tmp_path: Path) -> None:
     assert {n for n, _ in seen["ours"]["pairs"]} >= {"X-Custom-Thing", "Content-Type"}
 
 
-@pytest.mark.parametrize(("switch", "sent"), [(None, True), ("true", True), ("false", False)])
+@pytest.mark.parametrize(("switch", "sent"), [(None, True), ("TRUE", True), ("false", False),
+                                              ("notgood", False), ("1", False)])
 def test_the_server_version_header_follows_the_peers_switch(
     tmp_path: Path, switch: str | None, sent: bool
 ) -> None:
@@ -100,6 +101,18 @@ def test_the_server_version_header_follows_the_peers_switch(
         with serving(kind, script, env=env) as server:
             answer = requests.post(server.url + "/score", json={"data": 1}, timeout=30)
         assert ("x-ms-server-version" in answer.headers) is sent, (kind, dict(answer.headers))
+
+
+def test_the_peers_cors_flag_allows_the_origins_it_names(tmp_path: Path) -> None:
+    script = _write(tmp_path, "score.py", "def init():\n    pass\n\ndef run(raw):\n    return 1\n")
+    flag = ["--access_control_allow_origins", "http://a.example,http://b.example"]
+    for kind in KINDS:
+        with serving(kind, script, args=flag) as server:
+            for origin, allowed in (("http://b.example", True), ("http://c.example", False)):
+                answer = requests.post(server.url + "/score", json={"data": 1}, timeout=30,
+                                       headers={"Origin": origin})
+                given = answer.headers.get("Access-Control-Allow-Origin")
+                assert (given == origin) is allowed, (kind, origin, dict(answer.headers))
 
 
 def test_worker_count_sets_the_workers_and_model_dir_and_app_root_are_the_peers(
