@@ -42,6 +42,9 @@ ENV_SERVER_VERSION_ENABLED = "SERVER_VERSION_LOG_RESPONSE_ENABLED"
 VERSION = "0.1.0"
 SERVER_VERSION = f"jupyter-deploy/{VERSION}"
 ENV_MAX_BODY = "JD_MAX_BODY_BYTES"
+#: The service's name: the model's name in the Open Inference Protocol and the swagger title
+#: (set when a service's container starts; unset, the entry script's stem).
+ENV_SERVICE_NAME = "SERVICE_NAME"
 #: Comma-separated files holding the bearer keys requests must carry (unset: no keys needed).
 ENV_AUTH_KEY_FILES = "JD_AUTH_KEY_FILES"
 ENV_EXTRA_REQUIREMENTS = "AZUREML_EXTRA_REQUIREMENTS_TXT"
