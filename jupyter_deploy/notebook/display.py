@@ -9,9 +9,11 @@ IPython or ipywidgets.
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
+from urllib.parse import quote
 
 import pandas as pd
 
@@ -202,7 +204,22 @@ class Message(View):
         return f"<p>{html.escape(self.message)}</p>"
 
 
-SERVICE_COLUMNS = ("name", "state", "port", "image", "scoring URI")
+class ServiceRow(NamedTuple):
+    """One service as listings show it (never its keys)."""
+
+    name: str
+    state: str
+    port: int | None
+    image: str
+    scoring_uri: str
+    target: str = "local"
+    replicas: str = ""
+    auth: bool = False
+
+
+#: ``%deploy_ls``'s columns, in the order shown, and the :class:`ServiceRow` field of each.
+SERVICE_COLUMNS = ("name", "target", "state", "replicas", "auth", "port", "image", "scoring URI")
+_SERVICE_FIELDS = ("name", "target", "state", "replicas", "auth", "port", "image", "scoring_uri")
 
 
 def service_state(service: Deployment) -> str:
@@ -210,22 +227,101 @@ def service_state(service: Deployment) -> str:
     return service.state
 
 
-def service_row(service: Deployment) -> tuple[Any, ...]:
+def service_row(service: Deployment) -> ServiceRow:
     """One row of the services table; a service that vanished meanwhile shows as ``Deleted``."""
     try:
         state = service_state(service)
         running = state not in DOWN
-        port = service.port if running else None
-        uri = service.scoring_uri if running else ""
-        return (service.name, state, port, service.image, uri)
+        healthy, desired = service.replicas
+        return ServiceRow(service.name, state, service.port if running else None, service.image,
+                          service.scoring_uri if running else "", service.target.kind,
+                          f"{healthy}/{desired}", service.auth_enabled)
     except DeployError:
-        return (service.name, "Deleted", None, "", "")
+        return ServiceRow(service.name, "Deleted", None, "", "", service.target.kind, "", False)
 
 
 def services_view(services: Iterable[Deployment]) -> TableView:
     """The services table (``%deploy_ls``)."""
-    rows = [service_row(s) for s in services]
+    rows = [tuple("key" if f == "auth" and getattr(r, f) else "" if f == "auth"
+                  else getattr(r, f) for f in _SERVICE_FIELDS)
+            for r in map(service_row, services)]
     return TableView("Services", SERVICE_COLUMNS, rows, empty="none: start one with %deploy")
+
+
+def mask(key: str) -> str:
+    """``••••••••`` and the key's last four characters: enough to tell keys apart, not to use."""
+    return "••••••••" + key[-4:]
+
+
+#: What a Copy button runs in the browser: it asks the Jupyter server this page came from for
+#: the key (``GET jupyter-deploy/services/<name>/keys``, with the page's own token) and puts it
+#: in the clipboard, so the key itself is never in a cell's output, a widget's state or the page.
+_COPY_JS = """(async (button, path, field) => {
+  const note = button.nextElementSibling;
+  try {
+    const element = document.getElementById('jupyter-config-data');
+    const config = element ? JSON.parse(element.textContent) : {};
+    const base = (config.baseUrl || '/').replace(/\\/?$/, '/');
+    const headers = config.token ? { Authorization: 'token ' + config.token } : {};
+    const answer = await fetch(base + path, { headers, credentials: 'same-origin' });
+    const body = await answer.json();
+    if (!answer.ok) { throw new Error(body.message || answer.statusText); }
+    const key = body[field];
+    try {
+      await navigator.clipboard.writeText(key);
+    } catch (error) {
+      const put = event => {
+        event.clipboardData.setData('text/plain', key);
+        event.preventDefault();
+      };
+      document.addEventListener('copy', put, true);
+      const copied = document.execCommand('copy');
+      document.removeEventListener('copy', put, true);
+      if (!copied) { throw error; }
+    }
+    note.textContent = 'copied';
+  } catch (error) {
+    note.textContent = 'not copied: ' + error.message + ' (service.get_keys() returns the keys)';
+  }
+})(this, PATH, FIELD)"""
+
+
+def copy_key_button(service: str, which: str) -> str:
+    """HTML of a button that copies ``service``'s ``which`` key ("primary" or "secondary") into
+    the clipboard through the Jupyter server (the page never holds the key)."""
+    path = f"jupyter-deploy/services/{quote(service, safe='')}/keys"
+    script = _COPY_JS.replace("PATH", json.dumps(path)).replace(
+        "FIELD", json.dumps(f"{which}_key"))
+    return (f"<button class='jd-copy-key' data-key='{which}' onclick=\"{html.escape(script)}\">"
+            f"Copy</button><span class='jd-copy-note' style='margin-left:.5em'></span>")
+
+
+@dataclass(frozen=True, repr=False)
+class KeysView(View):
+    """A service's keys, masked, each with a Copy button (``%deploy_keys``, the services panel)."""
+
+    name: str
+    primary: str
+    secondary: str
+
+    @classmethod
+    def of(cls, name: str, keys: tuple[str, str]) -> KeysView:
+        """The view of ``keys``: only their masks are kept."""
+        return cls(name, mask(keys[0]), mask(keys[1]))
+
+    def text(self) -> str:
+        return (f"Keys of {self.name!r} (masked; `service.get_keys()` returns them):\n"
+                f"  primary    {self.primary}\n  secondary  {self.secondary}")
+
+    def html(self) -> str:
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{which}</th><td><code>{html.escape(masked)}</code>"
+            f"</td><td style='text-align:left'>{copy_key_button(self.name, which)}</td></tr>"
+            for which, masked in (("primary", self.primary), ("secondary", self.secondary)))
+        return (f"<p><b>Keys of {html.escape(self.name)}</b> "
+                "<small>(send one as <code>Authorization: Bearer &lt;key&gt;</code>; "
+                "<code>service.score()</code> sends it itself)</small></p>"
+                f"<table class='jd-keys'>{rows}</table>")
 
 
 def images_view(address: str, repository: str | None = None,

@@ -176,3 +176,31 @@ class ActionHandler(DeployHandler):
     async def post(self, ref: str, action: str) -> None:
         body = self.json_body
         await self.answer(lambda: self.manager.act(ref, action, body().get("not_ours") is True))
+
+
+class ServicesHandler(DeployHandler):
+    """``GET services``: every service with its target, state, replicas and whether it asks for
+    a key."""
+
+    @web.authenticated
+    async def get(self) -> None:
+        await self.answer(self.manager.services)
+
+
+class ScaleHandler(DeployHandler):
+    """``POST services/<name>/scale`` with ``{"replicas": n}``."""
+
+    @web.authenticated
+    async def post(self, ref: str) -> None:
+        body = self.json_body
+        await self.answer(lambda: self.manager.scale(ref, body().get("replicas")))
+
+
+class KeysHandler(DeployHandler):
+    """``GET services/<name>/keys``: the one route that answers keys (Jupyter's token guards
+    it, like every route); a service without keys is a 400 that says so."""
+
+    @web.authenticated
+    async def get(self, ref: str) -> None:
+        self.set_header("Cache-Control", "no-store")
+        await self.answer(self.manager.keys, ref)

@@ -3,7 +3,9 @@
 Every method is a plain blocking call over the core (inventory, catalog, images, deployments);
 the handlers run them off the event loop. The manager adds only what a browser needs on top:
 paging and filtering of long lists, and a ready-to-paste notebook snippet for each service.
-Credentials stay here: they go to the engine with a pull and never into an answer.
+Credentials stay here: they go to the engine with a pull and never into an answer. The one
+exception is :meth:`DeployManager.keys`, asked for on purpose (the sidebar's "copy key"): a
+service's own keys, to the user Jupyter's token already lets run code on this machine.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from jupyter_deploy.config import get_config
 from jupyter_deploy.engine.images import pull as pull_image
 from jupyter_deploy.errors import (
     ConfigurationError,
+    DeployError,
     ForeignContainerError,
     RegistryNotFoundError,
 )
 from jupyter_deploy.serverext.pulls import PullJobs
 from jupyter_deploy.services import inventory
+from jupyter_deploy.services.deployment import Deployment, DeploymentCollection
 from jupyter_deploy.spec.environment import RegistryCredentials
 from jupyter_deploy.spec.reference import ImageReference
 
@@ -144,6 +148,37 @@ class DeployManager:
         inventory.remove(ref)
         return {"id": ref, "removed": True}
 
+    def services(self) -> list[dict[str, Any]]:
+        """Every service on every target of this engine (local, and Swarm when it is on): name,
+        target, state, replicas ``healthy/desired``, whether it asks for a key, and a snippet."""
+        return [_service_summary(s) for s in DeploymentCollection().list()]
+
+    def scale(self, name: str, replicas: Any) -> dict[str, Any]:
+        """Run ``replicas`` copies of service ``name``; answer its new summary.
+
+        Raises:
+            ConfigurationError: ``replicas`` is not a whole number, or the target cannot run that
+            many (the local engine runs one).
+            ServiceNotFoundError: no such service.
+        """
+        if isinstance(replicas, bool) or not isinstance(replicas, int):
+            raise ConfigurationError(
+                f'send {{"replicas": N}} with N a whole number of 1 or more, not {replicas!r}.')
+        service = _service(name)
+        service.scale(replicas)
+        return _service_summary(service)
+
+    def keys(self, name: str) -> dict[str, Any]:
+        """The primary and secondary keys of service ``name`` (auth on).
+
+        Raises:
+            ConfigurationError: the service has no keys (deployed without auth, or on the local
+            target).
+            ServiceNotFoundError: no such service.
+        """
+        primary, secondary = _service(name).get_keys()
+        return {"name": name, "primary_key": primary, "secondary_key": secondary}
+
     def start_pull(self, reference: str) -> dict[str, Any]:
         """Start pulling ``reference`` in the background; poll :meth:`pull_job` for progress.
 
@@ -205,6 +240,23 @@ class DeployManager:
             if cred.address and reference.startswith(f"{cred.address}/"):
                 return cred.auth_config()
         return None
+
+
+def _service(name: str) -> Deployment:
+    """The service ``name`` on any target (a malformed name is a 400, not a lookup)."""
+    return DeploymentCollection().get(inventory.check_container_ref(name))
+
+
+def _service_summary(service: Deployment) -> dict[str, Any]:
+    """What the sidebar shows of a service; never keys. One that vanished meanwhile is
+    ``Deleted``."""
+    try:
+        summary = service.summary()
+    except DeployError:
+        summary = {"name": service.name, "state": "Deleted", "image": "", "port": None,
+                   "scoring_uri": None, "target": service.target.kind, "replicas": "0/0",
+                   "auth": False}
+    return {**summary, "snippet": scoring_snippet(service.name)}
 
 
 def scoring_snippet(service: str) -> str:

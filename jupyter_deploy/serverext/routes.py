@@ -2,7 +2,7 @@
 
 Path parts are percent-decoded by Tornado after matching, so a registry address
 (``127.0.0.1%3A5000``) and a repository with slashes (``models%2Firis``) fit in one segment;
-repositories also match with literal slashes.
+repositories also match with literal slashes. A service's name is a ``ref`` like a container's.
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ ROUTES: list[tuple[str, type[handlers.DeployHandler]]] = [
     (r"containers/(?P<ref>[^/]+)/logs", handlers.LogsHandler),
     (r"containers/(?P<ref>[^/]+)/stats", handlers.StatsHandler),
     (r"containers/(?P<ref>[^/]+)/(?P<action>stop|remove|restart)", handlers.ActionHandler),
+    (r"services", handlers.ServicesHandler),
+    (r"services/(?P<ref>[^/]+)/scale", handlers.ScaleHandler),
+    (r"services/(?P<ref>[^/]+)/keys", handlers.KeysHandler),
 ]
 
 

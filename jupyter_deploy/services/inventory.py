@@ -6,7 +6,10 @@ memory cost a stats call each and are asked for one container at a time. Actions
 restart, log tail) take a container id or name and raise our errors: an unknown container is a
 :class:`ServiceNotFoundError` (404), a malformed name a :class:`ConfigurationError` (400).
 Labels are never passed through wholesale — only the ones this project writes and knows to be
-free of credentials.
+free of credentials. A Swarm service shows up here as its task containers
+(``<service>.<slot>.<task id>``) plus, for ours, a load balancer (``jd-lb-<service>``); each
+summary names the swarm service it belongs to and its role in it, so a list can group them under
+the service instead of drowning the other containers.
 """
 
 from __future__ import annotations
@@ -21,6 +24,10 @@ from jupyter_deploy.engine.client import HOW_TO_START, docker_client, translate_
 from jupyter_deploy.errors import ConfigurationError, DockerUnavailableError
 from jupyter_deploy.server.protocol import DEFAULT_PORT as CONTAINER_PORT
 from jupyter_deploy.spec.record import LABEL_SERVICE
+from jupyter_deploy.targets.swarm import LABEL_OWNER
+
+#: Swarm's own label on every task container of a service.
+SWARM_SERVICE_LABEL = "com.docker.swarm.service.name"
 
 _CONTAINER_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
@@ -148,6 +155,7 @@ def _summary(raw: dict[str, Any], now: float) -> dict[str, Any]:
         "ours": labels.get(LABEL_MANAGED) == "true" or LABEL_SERVICE in labels,
         "service": labels.get(LABEL_SERVICE),
         "scoring_uri": _scoring_uri(labels, ports),
+        **swarm_membership(labels),
     }
 
 
@@ -171,7 +179,18 @@ def _detail(raw: dict[str, Any]) -> dict[str, Any]:
         "exit_code": state.get("ExitCode"),
         "ours": labels.get(LABEL_MANAGED) == "true" or LABEL_SERVICE in labels,
         "service": labels.get(LABEL_SERVICE), "scoring_uri": _scoring_uri(labels, ports),
+        **swarm_membership(labels),
     }
+
+
+def swarm_membership(labels: dict[str, str]) -> dict[str, str | None]:
+    """``swarm_service`` (the Swarm service a container belongs to, or None) and ``role``
+    (``replica`` for a task container, ``load-balancer`` for the one we put in front)."""
+    if SWARM_SERVICE_LABEL in labels:
+        return {"swarm_service": labels[SWARM_SERVICE_LABEL], "role": "replica"}
+    if LABEL_OWNER in labels:
+        return {"swarm_service": labels[LABEL_OWNER], "role": "load-balancer"}
+    return {"swarm_service": None, "role": None}
 
 
 def _port(raw: dict[str, Any]) -> dict[str, Any]:

@@ -1,36 +1,48 @@
-"""The services overview: every service with its state and port, and actions on each.
+"""The services overview: every service with its target, state, replicas and port, and actions.
 
 Rows come from :class:`~jupyter_deploy.services.deployment.DeploymentCollection` (the services found
-by label in the engine, whichever kernel made them) through the same row builder ``%deploy_ls``
-uses. *Logs*, *Stop* and *Remove* call the service's own methods on the worker thread, then refresh
-the list.
+by label on every target of the engine, whichever kernel made them) through the same row builder
+``%deploy_ls`` uses. *Logs*, *Stop* and *Remove* call the service's own methods on the worker
+thread, then refresh the list. A cluster service also gets a replica count and *Scale*; one that
+asks for a key gets *Keys*, which shows its keys masked with Copy buttons that fetch the key from
+the Jupyter server in the browser — the key is never in the panel's state or the notebook.
 """
 
 from __future__ import annotations
 
 import html
-from typing import Any
 
 import ipywidgets as w
 
-from jupyter_deploy.notebook.display import STATE_COLOURS, LogView, service_row
+from jupyter_deploy.build.haproxy import MAX_REPLICAS
+from jupyter_deploy.notebook.display import (
+    STATE_COLOURS,
+    KeysView,
+    LogView,
+    ServiceRow,
+    service_row,
+)
 from jupyter_deploy.services import deployment as deployments
 from jupyter_deploy.widgets.base import Panel
 
-_WIDTHS = ("12em", "8em", "5em", "20em")
+_COLUMNS = (("name", "12em"), ("target", "5em"), ("state", "8em"), ("replicas", "5em"),
+            ("port", "5em"), ("image", "18em"))
 
 
 class ServicesPanel(Panel):
-    """A table of services with per-row Logs / Stop / Remove buttons and a Refresh button."""
+    """A table of services with per-row Logs / Stop / Remove (and Scale, Keys) and a Refresh."""
 
     def __init__(self, refresh: bool = True) -> None:
         super().__init__("Services", css="services")
         self.refresh_button = w.Button(description="Refresh", icon="refresh")
         self.refresh_button.on_click(lambda _: self.refresh())
         self.table = w.VBox([])
-        self.rows: list[tuple[Any, ...]] = []
+        self.keys_view = w.HTML("")  # masked keys and Copy buttons: never a key itself
+        self.rows: list[ServiceRow] = []
         self.row_buttons: dict[str, dict[str, w.Button]] = {}
-        self.children = (self.title, self.refresh_button, self.table, self.status, self.output)
+        self.replica_fields: dict[str, w.BoundedIntText] = {}
+        self.children = (self.title, self.refresh_button, self.table, self.keys_view, self.status,
+                         self.output)
         if refresh:
             self.refresh()
 
@@ -49,29 +61,41 @@ class ServicesPanel(Panel):
         self.say(f"{len(self.rows)} service(s).", "ok")
 
     def _draw(self) -> None:
-        header = w.HBox([_cell(f"<b>{c}</b>", width) for c, width in
-                         zip(("name", "state", "port", "image"), _WIDTHS, strict=True)])
-        self.row_buttons = {}
+        header = w.HBox([_cell(f"<b>{c}</b>", width) for c, width in _COLUMNS])
+        self.row_buttons, self.replica_fields = {}, {}
         lines = [header] + [self._row(row) for row in self.rows]
         if not self.rows:
             lines.append(w.HTML("<i>No services: launch one with %deploy or the deploy panel.</i>"))
         self.table.children = tuple(lines)
 
-    def _row(self, row: tuple[Any, ...]) -> w.HBox:
-        name, state, port, image = row[:4]
-        colour = STATE_COLOURS.get(str(state), "#757575")
-        buttons = {action: w.Button(description=action, layout=w.Layout(width="6em"))
-                   for action in ("Logs", "Stop", "Remove")}
+    def _row(self, row: ServiceRow) -> w.HBox:
+        name = row.name
+        actions = ["Logs", "Stop", "Remove"] + (["Keys"] if row.auth else [])
+        buttons = {a: w.Button(description=a, layout=w.Layout(width="6em")) for a in actions}
         buttons["Logs"].on_click(lambda _: self.logs(name))
         buttons["Stop"].on_click(lambda _: self.stop(name))
         buttons["Remove"].on_click(lambda _: self.remove(name))
+        if row.auth:
+            buttons["Keys"].on_click(lambda _: self.show_keys(name))
+        scale: list[w.Widget] = []
+        if row.target != "local":
+            desired = int(row.replicas.partition("/")[2] or 1)
+            field = w.BoundedIntText(value=min(max(desired, 1), MAX_REPLICAS), min=1,
+                                     max=MAX_REPLICAS, layout=w.Layout(width="4.5em"))
+            buttons["Scale"] = w.Button(description="Scale", layout=w.Layout(width="6em"))
+            buttons["Scale"].on_click(lambda _: self.scale(name, field.value))
+            self.replica_fields[name] = field
+            scale = [field, buttons["Scale"]]
         self.row_buttons[name] = buttons
-        cells = [_cell(html.escape(str(name)), _WIDTHS[0]),
-                 _cell(f"<span style='color:{colour}'>●</span> {html.escape(str(state))}",
-                       _WIDTHS[1]),
-                 _cell(html.escape(str(port or "")), _WIDTHS[2]),
-                 _cell(html.escape(str(image)), _WIDTHS[3])]
-        return w.HBox([*cells, *buttons.values()])
+        colour = STATE_COLOURS.get(row.state, "#757575")
+        lock = " <i class='fa fa-lock' title='asks for a key'></i>" if row.auth else ""
+        values = (html.escape(name) + lock, html.escape(row.target),
+                  f"<span style='color:{colour}'>●</span> {html.escape(row.state)}",
+                  html.escape(row.replicas), html.escape(str(row.port or "")),
+                  html.escape(row.image))
+        cells = [_cell(v, width) for v, (_, width) in zip(values, _COLUMNS, strict=True)]
+        others = [b for a, b in buttons.items() if a != "Scale"]
+        return w.HBox([*cells, *others, *scale])
 
     # -- actions -------------------------------------------------------------------------------
 
@@ -99,6 +123,26 @@ class ServicesPanel(Panel):
         self.run_in_background(f"Removing {name}",
                                lambda: deployments.DeploymentCollection().get(name).remove(),
                                lambda _: self._refreshed(f"Removed {name}."))
+
+    def scale(self, name: str, replicas: int) -> None:
+        """Run ``replicas`` copies of a cluster service, then refresh (the healthy count
+        follows as the new replicas answer)."""
+        self.run_in_background(
+            f"Scaling {name} to {replicas}",
+            lambda: deployments.DeploymentCollection().get(name).scale(replicas),
+            lambda _: self._refreshed(f"Scaled {name} to {replicas} replica(s)."))
+
+    def show_keys(self, name: str) -> None:
+        """Show the service's keys masked, each with a Copy button."""
+
+        def work() -> KeysView:
+            return KeysView.of(name, deployments.DeploymentCollection().get(name).get_keys())
+
+        def done(view: KeysView) -> None:
+            self.keys_view.value = view.html()
+            self.say(f"Keys of {name} (masked).", "ok")
+
+        self.run_in_background(f"Reading the keys of {name}", work, done)
 
     def _refreshed(self, message: str) -> None:
         services = deployments.DeploymentCollection().list()

@@ -16,7 +16,7 @@ import {
 import * as React from 'react';
 
 import { ContainerAction, DeployModel } from './model';
-import { IContainer, IRegistryState, ITag } from './types';
+import { IContainer, IRegistryState, IService, ITag } from './types';
 
 export const PAGE = 100;
 
@@ -29,9 +29,15 @@ export interface IActions {
   pull(reference: string): Promise<void>;
   /** Every action on a container, as a context menu at (x, y). */
   openMenu(container: IContainer, x: number, y: number): void;
+  /** Ask for a replica count and scale a cluster service to it. */
+  scale(service: IService): Promise<void>;
+  /** Put a service's primary key in the clipboard (the page shows it masked, never whole). */
+  copyKey(service: IService): Promise<void>;
+  /** Put a key-less snippet that scores the service in the clipboard. */
+  copyServiceSnippet(service: IService): void;
 }
 
-function Section(props: {
+export function Section(props: {
   title: string;
   count: number;
   kind: string;
@@ -52,7 +58,7 @@ function Section(props: {
 }
 
 /** A list that renders `PAGE` rows more each time its button is pressed. */
-function Paged<T>(props: {
+export function Paged<T>(props: {
   items: T[];
   empty: string;
   render: (item: T) => JSX.Element;
@@ -79,7 +85,7 @@ function Paged<T>(props: {
   );
 }
 
-const matches = (filter: string, ...texts: (string | null | undefined)[]) =>
+export const matches = (filter: string, ...texts: (string | null | undefined)[]) =>
   !filter || texts.some(t => (t ?? '').toLowerCase().includes(filter));
 
 export function ContainerList(props: {
@@ -88,22 +94,104 @@ export function ContainerList(props: {
   filter: string;
 }): JSX.Element {
   const rank = (c: IContainer) => (c.service ? 0 : c.ours ? 1 : 2);
-  const items = props.model.containers
-    .filter(c => matches(props.filter, c.name, c.image, c.service, c.state))
-    .sort((a, b) => rank(a) - rank(b));
+  const items = props.model.containers.filter(c =>
+    matches(props.filter, c.name, c.image, c.service, c.state, c.swarm_service)
+  );
+  const groups = swarmGroups(items);
+  const plain = items.filter(c => !c.swarm_service).sort((a, b) => rank(a) - rank(b));
   return (
     <Section title="Containers" count={items.length} kind="containers">
-      <Paged
-        items={items}
-        empty={props.filter ? 'No container matches.' : 'No containers on this engine.'}
-        render={c => <ContainerRow key={c.id} container={c} actions={props.actions} />}
-      />
+      {groups.length > 0 && (
+        <ul className="jp-DeployList jp-DeploySwarmGroups">
+          {groups.map(([service, members]) => (
+            <SwarmGroup
+              key={service}
+              service={service}
+              members={members}
+              actions={props.actions}
+            />
+          ))}
+        </ul>
+      )}
+      {(plain.length > 0 || groups.length === 0) && (
+        <Paged
+          items={plain}
+          empty={props.filter ? 'No container matches.' : 'No containers on this engine.'}
+          render={c => <ContainerRow key={c.id} container={c} actions={props.actions} />}
+        />
+      )}
     </Section>
   );
 }
 
+/** Containers of each Swarm service (its replicas and our load balancer), by service name. */
+function swarmGroups(containers: IContainer[]): [string, IContainer[]][] {
+  const groups = new Map<string, IContainer[]>();
+  for (const c of containers) {
+    if (c.swarm_service) {
+      groups.set(c.swarm_service, [...(groups.get(c.swarm_service) ?? []), c]);
+    }
+  }
+  const order = (c: IContainer) => (c.role === 'load-balancer' ? 0 : 1);
+  return [...groups.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, members]) => [
+      name,
+      members.sort((a, b) => order(a) - order(b) || a.name.localeCompare(b.name))
+    ]);
+}
+
+/**
+ * A Swarm service's containers as one line (closed by default): its replica containers
+ * (`<service>.<slot>.<task>`) and load balancer (`jd-lb-<service>`) would otherwise crowd out
+ * every other container. Opened, each is an ordinary container row with its actions.
+ */
+function SwarmGroup(props: {
+  service: string;
+  members: IContainer[];
+  actions: IActions;
+}): JSX.Element {
+  const { service, members, actions } = props;
+  const [open, setOpen] = React.useState(false);
+  const Caret = open ? caretDownIcon : caretRightIcon;
+  const replicas = members.filter(c => c.role === 'replica');
+  const running = replicas.filter(c => c.state === 'running').length;
+  const balancer = members.find(c => c.role === 'load-balancer');
+  const port = balancer?.ports.find(p => p.public_port)?.public_port;
+  return (
+    <li className="jp-DeploySwarmGroup-row" data-name={service}>
+      <div className="jp-DeployRow-main jp-DeployRow-toggle" onClick={() => setOpen(!open)}>
+        <Caret.react tag="span" />
+        <span className="jp-DeployRow-name" title={service}>
+          {service}
+        </span>
+        <span className="jp-DeployBadge" title={`containers of the Swarm service ${service}`}>
+          swarm
+        </span>
+        <span
+          className="jp-DeploySwarmGroup-detail"
+          title={
+            `${running} of ${replicas.length} replica containers running` +
+            (balancer ? `, behind the load balancer ${balancer.name}` : '')
+          }
+        >
+          {running}/{replicas.length} running
+        </span>
+        {port && <span className="jp-DeployRow-port">:{port}</span>}
+      </div>
+      {open && (
+        <ul className="jp-DeployList jp-DeploySwarmGroup-members">
+          {members.map(c => (
+            <ContainerRow key={c.id} container={c} actions={actions} />
+          ))}
+        </ul>
+      )}
+    </li>
+  );
+}
+
 /** One icon button of a row; its label is spoken and findable, the icon is what shows. */
-function RowIcon(props: {
+export function RowIcon(props: {
   kind: string;
   label: string;
   icon: LabIcon;

@@ -25,8 +25,9 @@ import { Menu } from '@lumino/widgets';
 import { formatSize, IActions } from './components';
 import { createLogViewer } from './logs';
 import { ContainerAction, DEFAULT_INTERVAL, DeployModel, describe } from './model';
+import { maskKey } from './services';
 import { DeploySidebar, SIDEBAR_ID } from './sidebar';
-import { IContainer, IPullJob } from './types';
+import { IContainer, IPullJob, IService } from './types';
 
 const deployIcon = new LabIcon({
   name: 'jupyter-deploy:containers',
@@ -123,6 +124,51 @@ async function confirmNotOurs(container: IContainer, verb: string): Promise<bool
   return answer.button.accept;
 }
 
+/** Put `text` in the system clipboard: the asynchronous API, else the copy command. */
+async function copyToClipboard(text: string): Promise<void> {
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch {
+    Clipboard.copyToSystem(text);
+  }
+}
+
+/** Ask for a replica count (the desired one to start with) and scale to it. */
+async function scaleService(model: DeployModel, service: IService): Promise<void> {
+  const desired = Number(service.replicas.split('/')[1]) || 1;
+  const answer = await InputDialog.getNumber({
+    title: `Scale ${service.name}`,
+    label: `Replicas of ${service.name} on ${service.target} (now ${service.replicas} healthy)`,
+    value: desired
+  });
+  if (!answer.button.accept || answer.value === null || Number.isNaN(answer.value)) {
+    return;
+  }
+  try {
+    await model.scale(service.name, answer.value);
+    Notification.success(`${service.name}: scaling to ${answer.value} replica(s).`, {
+      autoClose: 3000
+    });
+  } catch (error) {
+    Notification.error(describe(error).message, { autoClose: 8000 });
+  }
+}
+
+/** Copy a service's primary key: fetched, put in the clipboard, and only its mask shown. */
+async function copyKey(model: DeployModel, service: IService): Promise<void> {
+  try {
+    const keys = await model.keys(service.name);
+    await copyToClipboard(keys.primary_key);
+    Notification.info(
+      `Primary key of ${service.name} (${maskKey(keys.primary_key)}) copied: send it as ` +
+        "'Authorization: Bearer <key>'.",
+      { autoClose: 4000 }
+    );
+  } catch (error) {
+    Notification.error(describe(error).message, { autoClose: 8000 });
+  }
+}
+
 function makeActions(app: JupyterFrontEnd, model: DeployModel): IActions {
   return {
     async act(container: IContainer, action: ContainerAction): Promise<void> {
@@ -177,13 +223,21 @@ function makeActions(app: JupyterFrontEnd, model: DeployModel): IActions {
     },
     async pull(reference: string): Promise<void> {
       await followPull(model, reference);
+    },
+    scale: (service: IService) => scaleService(model, service),
+    copyKey: (service: IService) => copyKey(model, service),
+    copyServiceSnippet(service: IService): void {
+      void copyToClipboard(service.snippet);
+      Notification.info(`Snippet to score ${service.name} copied (it sends the key itself).`, {
+        autoClose: 3000
+      });
     }
   };
 }
 
 function addCommands(app: JupyterFrontEnd, model: DeployModel, panel: DeploySidebar): void {
   app.commands.addCommand(CommandIDs.open, {
-    label: 'Deploy: Show Images and Containers',
+    label: 'Deploy: Show Services, Images and Containers',
     execute: () => {
       app.shell.activateById(SIDEBAR_ID);
       panel.focusSearch();

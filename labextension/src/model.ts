@@ -15,6 +15,8 @@ import {
   IPullJob,
   IRegistryState,
   IRepositoryPage,
+  IService,
+  IServiceKeys,
   ISettings,
   IStats,
   ITagList,
@@ -69,6 +71,13 @@ export class DeployModel {
   }
   get containers(): IContainer[] {
     return this._containers;
+  }
+  get services(): IService[] {
+    return this._services;
+  }
+  /** Why the services could not be listed (the containers may still be). */
+  get servicesError(): string | null {
+    return this._servicesError;
   }
   get images(): ILocalImage[] {
     return this._images;
@@ -162,6 +171,21 @@ export class DeployModel {
     await this.refreshNow();
   }
 
+  /** Run `replicas` copies of a cluster service, then refresh. */
+  async scale(name: string, replicas: number): Promise<IService> {
+    const answer = await requestAPI<IService>(`services/${segment(name)}/scale`, {
+      method: 'POST',
+      body: JSON.stringify({ replicas })
+    });
+    void this.refreshNow();
+    return answer;
+  }
+
+  /** A service's keys, for the clipboard only: callers must never put them on the page. */
+  async keys(name: string): Promise<IServiceKeys> {
+    return requestAPI<IServiceKeys>(`services/${segment(name)}/keys`);
+  }
+
   /** Start pulling an image in the background; poll `pullJob` for its progress. */
   async startPull(reference: string): Promise<IPullJob> {
     return requestAPI<IPullJob>('images/pulls', {
@@ -213,14 +237,28 @@ export class DeployModel {
   }
 
   private async _loadAll(settings: ISettings): Promise<void> {
-    const [containers, images, registries] = await Promise.all([
+    const [containers, services, images, registries] = await Promise.all([
       requestAPI<IContainer[]>('containers'),
+      this._loadServices(),
       requestAPI<ILocalImage[]>('images'),
       this._loadRegistries(settings)
     ]);
     this._containers = containers;
+    this._services = services;
     this._images = images;
     this._registries = registries;
+  }
+
+  /** The services, or none and the reason (a swarm that does not answer hides no container). */
+  private async _loadServices(): Promise<IService[]> {
+    try {
+      const services = await requestAPI<IService[]>('services');
+      this._servicesError = null;
+      return services;
+    } catch (error) {
+      this._servicesError = describe(error).message;
+      return [];
+    }
   }
 
   private _loadRegistries(settings: ISettings): Promise<IRegistryState[]> {
@@ -245,6 +283,7 @@ export class DeployModel {
 
   private _setEngineDown(settings: ISettings): void {
     this._containers = [];
+    this._services = [];
     this._images = [];
     this._problem = {
       title: 'Docker engine not reachable',
@@ -261,6 +300,8 @@ export class DeployModel {
   private _settings: ISettings | null = null;
   private _problem: IProblem | null = null;
   private _containers: IContainer[] = [];
+  private _services: IService[] = [];
+  private _servicesError: string | null = null;
   private _images: ILocalImage[] = [];
   private _registries: IRegistryState[] = [];
   private _tags = new Map<string, ITagState>();

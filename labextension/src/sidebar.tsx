@@ -1,5 +1,5 @@
 /**
- * The left-sidebar panel: a search box, then containers, local images and registries.
+ * The left-sidebar panel: a search box, then services, containers, local images and registries.
  *
  * A thin React view over `DeployModel`: it re-renders on `model.changed`, pages long lists
  * (100 rows at a time) so 1,000 repositories or 100 containers stay cheap to draw, and asks for
@@ -13,6 +13,7 @@ import * as React from 'react';
 
 import { ContainerList, ImageList, RegistryList, IActions } from './components';
 import { DeployModel } from './model';
+import { ServiceList } from './services';
 
 export const SIDEBAR_ID = 'jupyter-deploy-sidebar';
 
@@ -99,7 +100,7 @@ function Panel(props: { model: DeployModel; actions: IActions }): JSX.Element {
       <input
         className="jp-DeploySidebar-search jp-InputGroup"
         type="search"
-        placeholder="Filter containers, images, repositories…"
+        placeholder="Filter services, containers, images, repositories…"
         value={query}
         onChange={e => setQuery(e.target.value)}
       />
@@ -130,6 +131,7 @@ function Body(props: {
       )}
       {!engineDown && problem === null && (
         <>
+          <ServiceList model={model} actions={actions} filter={filter} />
           <ContainerList model={model} actions={actions} filter={filter} />
           <ImageList model={model} filter={filter} />
         </>

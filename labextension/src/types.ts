@@ -69,6 +69,31 @@ export interface IContainer {
   service: string | null;
   scoring_uri: string | null;
   snippet: string | null;
+  /** The Swarm service this container is part of, and its role there (else null). */
+  swarm_service: string | null;
+  role: 'replica' | 'load-balancer' | null;
+}
+
+/** A service on any target of the engine (`GET services`); never holds its keys. */
+export interface IService {
+  name: string;
+  target: string;
+  state: string;
+  image: string;
+  port: number | null;
+  scoring_uri: string | null;
+  /** `healthy/desired` replicas. */
+  replicas: string;
+  /** Whether the service asks callers for a key. */
+  auth: boolean;
+  snippet: string;
+}
+
+/** The keys of a service (`GET services/<name>/keys`): copied, never shown. */
+export interface IServiceKeys {
+  name: string;
+  primary_key: string;
+  secondary_key: string;
 }
 
 export interface IStats {
