@@ -531,12 +531,95 @@ print(service_requirements.state, service_mounted.state)"""),
 ]
 
 
+NO_CODE: list[tuple[str, str]] = [
+    ("markdown", """# Models without a score.py
+
+Many models already say how they are loaded and what they take: an MLflow model folder (its
+`MLmodel` file, signature, input example and requirements), an ONNX file (the inputs and
+outputs in its graph), or an estimator that is still a variable of the kernel. jupyter_deploy
+deploys each of them as it is: it writes a readable `score.py` for it (which you may edit),
+takes the environment from the model, and serves it like any other package."""),
+    ("code", """import os
+from pathlib import Path
+
+import numpy as np
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
+
+# Everything this notebook writes goes into workdir/no-code-models (ignored by git).
+work = Path("workdir/no-code-models").resolve()
+work.mkdir(parents=True, exist_ok=True)
+os.chdir(work)
+
+X, y = load_iris(return_X_y=True, as_frame=True)
+clf = LogisticRegression(max_iter=500).fit(X, y)
+rows = X.iloc[[0, 55, 110, 149]]
+print("in-process:", clf.predict(rows).tolist())"""),
+    ("markdown", """## An MLflow model folder
+
+Saved by `mlflow.sklearn.save_model` with a signature and an input example. The service loads
+it with `mlflow.pyfunc` from `mlflow-skinny` (a `mlflow==` requirement becomes
+`mlflow-skinny==`, the rest of `requirements.txt` is installed from wheels downloaded here)."""),
+    ("code", """import shutil
+
+import mlflow.sklearn
+from mlflow.models import infer_signature
+
+shutil.rmtree("iris_mlflow", ignore_errors=True)
+mlflow.sklearn.save_model(clf, "iris_mlflow", input_example=X[:3],
+                          signature=infer_signature(X, clf.predict(X)))
+print(Path("iris_mlflow/requirements.txt").read_text())"""),
+    ("code", """import jupyter_deploy as jd
+
+mlflow_service = jd.deploy("nocode-mlflow", models=["iris_mlflow"], log=print)
+print("mlflow scores:", mlflow_service.score(rows).value)"""),
+    ("markdown", "The swagger document shows the model's input example as its sample request:"),
+    ("code", """import requests
+
+swagger = requests.get(mlflow_service.swagger_uri, timeout=10).json()
+print("sample:", swagger["definitions"]["ServiceInput"]["example"]["data"][0])"""),
+    ("markdown", """## An ONNX file
+
+The same classifier converted by `skl2onnx`. The graph gives the input's name, type and shape;
+`{"data": rows}` is cast to that type, and every output comes back by name (the converter's
+ZipMap probabilities as a list of dicts). `%deploy` needs no `--entry`."""),
+    ("code", """import skl2onnx
+
+Path("iris.onnx").write_bytes(
+    skl2onnx.to_onnx(clf, rows.to_numpy(np.float32)).SerializeToString())"""),
+    ("code", "%load_ext jupyter_deploy"),
+    ("code", "%deploy nocode-onnx --model iris.onnx --quiet"),
+    ("code", """answer = nocode_onnx.score(rows).value
+print("onnx scores:", answer["output_label"])
+print("probabilities:", answer["output_probability"][0])"""),
+    ("markdown", """## A fitted estimator of this kernel
+
+`--model clf` names the variable: the estimator is saved with joblib beside a generated
+`score.py`, with the versions of scikit-learn and its dependencies that this kernel has pinned.
+The parity check compares the service with `clf` itself."""),
+    ("code", "%deploy nocode-estimator --model clf --quiet"),
+    ("code", """print("estimator scores:", nocode_estimator.score(rows).value)
+print(nocode_estimator.parity_check(rows))"""),
+    ("markdown", """The generated script and the saved estimator are in
+`jupyter-deploy/nocode-estimator/`: read the script, edit it, and `nocode_estimator.reload()`
+puts your edit into the service (an edited script is never overwritten). Its head says what it
+does and what it pins:"""),
+    ("code", """script = Path("jupyter-deploy/nocode-estimator/score.py")
+print(script.read_text().split("\\nimport os")[0])"""),
+    ("markdown", "## Clean up"),
+    ("code", """for service in (mlflow_service, nocode_onnx, nocode_estimator):
+    service.remove(image=True)
+    print(service.name, "removed")"""),
+]
+
+
 NOTEBOOKS = {
     "magics.ipynb": MAGICS,
     "widget-panels.ipynb": PANELS,
     "custom-base-image.ipynb": CUSTOM_BASE,
     "packaging.ipynb": PACKAGING,
     "extensibility.ipynb": EXTENSIBILITY,
+    "no-code-models.ipynb": NO_CODE,
 }
 
 

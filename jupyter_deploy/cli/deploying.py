@@ -8,10 +8,8 @@ package and the target, deploy, print where it answers.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from jupyter_deploy.cli.common import add_workspace_option, workspace_of
-from jupyter_deploy.errors import ConfigurationError
 from jupyter_deploy.services.deployment import deploy
 from jupyter_deploy.services.options import deployment_target, resolve_package
 from jupyter_deploy.spec.formats import load
@@ -34,8 +32,6 @@ def cmd_deploy(args: argparse.Namespace) -> None:
     """
     options = DeployOptions.from_namespace(args)
     target, port = deployment_target(options, workspace_of(args))
-    if not (options.entry_script or options.inference_config or Path("score.py").is_file()):
-        raise ConfigurationError("deploy needs --entry-script score.py or --ic config.json")
     env = load(options.environment) if options.environment else None
     spec = resolve_package(args.name, options, env, workspace_of(args))
     service = deploy(args.name, spec.entry_script, spec.models, spec.environment, port=port,

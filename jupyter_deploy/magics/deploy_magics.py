@@ -263,10 +263,12 @@ class DeployMagics(Magics):
         return log, lambda ok: tracker.finish(ok)
 
     def _package_spec(self, command: DeployCommand) -> PackageSpec:
-        """What ``%deploy`` packages, resolved like the CLI's (``--env`` may name a session one)."""
+        """What ``%deploy`` packages, resolved like the CLI's (``--env`` may name a session one,
+        ``--model`` a variable: a fitted estimator is served with a generated score.py)."""
         options = command.options
         env = self.environment(options.environment) if options.environment else None
-        return resolve_package(command.name, options, env)
+        return resolve_package(command.name, options, env, namespace=self.user_ns,
+                               log=None if command.quiet else print)
 
     def _deploy(self, command: DeployCommand, spec: PackageSpec,
                 log: Callable[[str], None]) -> tuple[Any, str]:
@@ -308,7 +310,9 @@ class DeployMagics(Magics):
     @line_magic
     @friendly
     def deploy_ls(self, line: str) -> Any:
-        """List the services (name, state, port, image, scoring URI)."""
+        """List the services on every target: name, target, state, replicas (healthy/desired),
+        whether they ask for a key, port, image and scoring URI (``%deploy_panel services`` to
+        scale them or copy their keys)."""
         return services_view(deployments.DeploymentCollection().list())
 
     @line_magic

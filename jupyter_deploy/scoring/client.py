@@ -1,13 +1,14 @@
-"""The client side of scoring: turn user data into the ``{"data": …}`` body and read the answer.
+"""The client side of scoring: send user data to a service and read the answer.
 
 Accepts what notebooks hold — a list, a dict, a JSON string, a numpy array or a pandas
-DataFrame — and raises :class:`ScoringError` carrying the server's own ``message`` when scoring
-fails, so the user sees why without a client-side traceback.
+DataFrame — through any of the service's protocols (``/score``, the Open Inference Protocol,
+MLflow's ``/invocations``: :mod:`jupyter_deploy.scoring.protocols` encodes and decodes them), and
+raises :class:`ScoringError` carrying the server's own message when scoring fails, so the user
+sees why without a client-side traceback.
 """
 
 from __future__ import annotations
 
-import datetime
 import json
 import time
 from collections.abc import Callable
@@ -18,48 +19,11 @@ from typing import Any
 import requests
 
 from jupyter_deploy.errors import ConfigurationError, ScoringError
+from jupyter_deploy.scoring import protocols
+from jupyter_deploy.scoring.protocols import _rows, to_payload
 from jupyter_deploy.server import protocol
 
-
-def to_payload(data: Any) -> str:
-    """The JSON request body for ``data``.
-
-    A string is sent as is (it is already JSON); a dict as is; anything row-like is wrapped as
-    ``{"data": rows}``. numpy values, sets and tuples become lists; dates and times their ISO
-    text.
-
-    Raises:
-        ConfigurationError: a value JSON cannot carry (its type is named).
-    """
-    if isinstance(data, str | bytes):
-        return data.decode() if isinstance(data, bytes) else data
-    try:
-        if isinstance(data, dict):
-            return json.dumps(data, default=_plain)
-        return json.dumps({"data": _rows(data)}, default=_plain)
-    except (TypeError, ValueError) as e:
-        raise ConfigurationError(f"cannot send this data as JSON: {e}. Convert it to lists, "
-                                 "numbers and strings (or a DataFrame) first.") from e
-
-
-def _rows(data: Any) -> Any:
-    if hasattr(data, "to_numpy") and hasattr(data, "columns"):  # pandas DataFrame
-        return data.to_numpy().tolist()
-    if hasattr(data, "tolist"):
-        return data.tolist()
-    return data
-
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if hasattr(value, "item"):
-        return value.item()
-    if isinstance(value, set | frozenset):
-        return sorted(value, key=repr)
-    if isinstance(value, datetime.date | datetime.time):
-        return value.isoformat()
-    raise TypeError(f"a {type(value).__name__} has no JSON form")
+__all__ = ["ScoreResult", "ScoringClient", "health_url", "to_payload"]
 
 
 @dataclass(frozen=True)
@@ -101,61 +65,83 @@ class ScoreResult:
 
 
 class ScoringClient:
-    """An HTTP client for one scoring endpoint (``…/score``), reusing its connection."""
+    """An HTTP client for one service, reusing its connection; it speaks each protocol the
+    service answers (see :mod:`jupyter_deploy.scoring.protocols`)."""
 
-    def __init__(self, scoring_uri: str, timeout: float = 60.0, key: str | None = None) -> None:
+    def __init__(self, scoring_uri: str, timeout: float = 60.0, key: str | None = None,
+                 model_name: str | None = None) -> None:
         self.scoring_uri = scoring_uri
+        #: The service's root: the scoring URI without its ``/score``.
+        self.base_url = scoring_uri[:-len(protocol.SCORE_PATH)] \
+            if scoring_uri.endswith(protocol.SCORE_PATH) else scoring_uri.rstrip("/")
+        self.model_name = model_name
         self.timeout = timeout
         self._session = requests.Session()
         if key:  # sent to this endpoint only: the session is this client's own
             self._session.headers["Authorization"] = f"Bearer {key}"
 
-    def score(self, data: Any) -> ScoreResult:
-        """POST ``data`` and return the decoded answer.
+    def score(self, data: Any, protocol: str = protocols.AZUREML) -> ScoreResult:
+        """Score ``data`` through ``protocol`` (``azureml``: ``/score``, ``mlflow``:
+        ``/invocations``, ``v2``: the Open Inference Protocol) and return the decoded answer.
 
         Raises:
             ScoringError: the server answered an error (its message included) or is unreachable.
+            ConfigurationError: an unknown protocol, ``v2`` without a model name, or data JSON
+                cannot carry.
         """
-        body = to_payload(data)
+        if protocols.check(protocol) == protocols.V2 and not self.model_name:
+            raise ConfigurationError("protocol='v2' needs the model's name: pass "
+                                     "ScoringClient(..., model_name=<the service's name>).")
+        wire = protocols.encode(protocol, data, self.model_name or "")
+        url = self.scoring_uri if protocol == protocols.AZUREML else self.base_url + wire.path
         started = time.perf_counter()
         try:
-            response = self._session.post(
-                self.scoring_uri, data=body.encode(), timeout=self.timeout,
-                headers={"Content-Type": "application/json"},
-            )
+            response = self._session.post(url, data=wire.body, timeout=self.timeout,
+                                          headers=wire.headers)
         except requests.RequestException as e:
             raise ScoringError(
-                f"could not reach {self.scoring_uri} ({type(e).__name__}): is the service "
+                f"could not reach {url} ({type(e).__name__}): is the service "
                 "running? Check its state and logs."
             ) from e
         elapsed = time.perf_counter() - started
         _raise_for_status(response)
-        return ScoreResult(_decode(response), response.status_code, elapsed, _index_of(data))
+        value = protocols.decode(protocol, response.status_code, response.content,
+                                 response.headers)
+        return ScoreResult(value, response.status_code, elapsed, _index_of(data))
 
     def score_batches(
         self, data: Any, batch_size: int, concurrency: int = 4,
         on_progress: Callable[[int, int], None] | None = None,
+        protocol: str = protocols.AZUREML,
     ) -> ScoreResult:
         """Score row data in batches of ``batch_size`` rows, ``concurrency`` requests at a time.
 
         The answers (lists) are concatenated in input order. ``on_progress(done, total)`` is
-        called as rows complete.
+        called as rows complete. A DataFrame is sent as DataFrames (columns kept).
 
         Raises:
             ScoringError: the first batch that failed, with the server's message.
         """
-        rows = _rows(data)
-        if not isinstance(rows, list):
-            raise ScoringError("batch scoring needs rows: a list, an array or a DataFrame")
-        chunks = [rows[i:i + batch_size] for i in range(0, len(rows), batch_size)]
+        if hasattr(data, "columns") and hasattr(data, "iloc"):
+            chunks: list[Any] = [data.iloc[i:i + batch_size]
+                                 for i in range(0, len(data), batch_size)]
+            total = len(data)
+        else:
+            rows = _rows(data)
+            if not isinstance(rows, list):
+                raise ScoringError("batch scoring needs rows: a list, an array or a DataFrame")
+            chunks = [{"data": rows[i:i + batch_size]} for i in range(0, len(rows), batch_size)]
+            total = len(rows)
         started, done, answers = time.perf_counter(), 0, [None] * len(chunks)
         with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-            futures = {pool.submit(self.score, {"data": c}): i for i, c in enumerate(chunks)}
+            futures = {pool.submit(self.score, c, protocol): i for i, c in enumerate(chunks)}
             for future in as_completed(futures):
-                answers[futures[future]] = future.result().value
-                done += len(chunks[futures[future]])
+                index = futures[future]
+                answers[index] = future.result().value
+                chunk = chunks[index]
+                done += len(chunk) if not isinstance(chunk, dict) else len(chunk["data"])
                 if on_progress:
-                    on_progress(done, len(rows))
+                    on_progress(done, total)
         merged: list[Any] = []
         for answer in answers:
             merged.extend(answer if isinstance(answer, list) else [answer])
@@ -174,21 +160,11 @@ def _raise_for_status(response: requests.Response) -> None:
             "the service answered 401: it was deployed with auth on and needs a key: "
             "service.score() sends it; other clients send `Authorization: Bearer <key>` with a "
             "key from service.get_keys().", status_code=401, body=response.text)
-    try:
-        message = response.json().get("message") or response.text
-    except (ValueError, AttributeError):
-        message = response.text
     raise ScoringError(
-        f"the service answered {response.status_code}: {message}",
+        f"the service answered {response.status_code}: "
+        f"{protocols.error_message(response.content)}",
         status_code=response.status_code, body=response.text,
     )
-
-
-def _decode(response: requests.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return response.text
 
 
 def health_url(base_url: str) -> str:

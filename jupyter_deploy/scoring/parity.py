@@ -8,26 +8,30 @@ library version, a missing file in the model folder, a different Python). Runnin
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import math
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jupyter_deploy.errors import EntryScriptError
-from jupyter_deploy.scoring.client import to_payload
+from jupyter_deploy.errors import EntryScriptError, ScoringError
+from jupyter_deploy.scoring import protocols
+from jupyter_deploy.scoring.protocols import to_payload
 from jupyter_deploy.server import protocol
 from jupyter_deploy.server.aml import Headers
 from jupyter_deploy.server.entry import Request, ScriptError, UserScript
 from jupyter_deploy.spec.package import PackageSpec
 
-#: Scores data through the service (``Deployment.score``): anything with a ``.value``.
-Score = Callable[[Any], Any]
+#: Scores data through the service (``Deployment.score``): anything with a ``.value``; called
+#: with ``protocol=`` when a protocol other than ``/score``'s is checked.
+Score = Callable[..., Any]
 
 
 @dataclass(frozen=True)
@@ -54,13 +58,17 @@ class ParityReport:
         return f"<b>Parity: {verdict}</b><ul>{items}</ul>"
 
 
-def run_in_process(spec: PackageSpec, data: Any) -> Any:
+def run_in_process(spec: PackageSpec, data: Any, through: str = protocols.AZUREML) -> Any:
     """Load ``spec``'s entry script here, call ``init()`` then ``run()`` on ``data``.
+
+    With ``through="v2"`` or ``"mlflow"`` the request of that protocol goes through the
+    server's own protocol layer, in this process, so ``run()`` gets what it gets in the service.
 
     Raises:
         EntryScriptError: the script cannot be loaded or its ``init()`` raised.
+        ScoringError: the protocol layer refused the request or ``run()`` failed in it.
     """
-    body = to_payload(data).encode()
+    protocols.check(through)
     with _model_dir(spec):
         script = UserScript(str(spec.entry_script.resolve()))
         try:
@@ -68,24 +76,62 @@ def run_in_process(spec: PackageSpec, data: Any) -> Any:
             script.init()
         except (ScriptError, Exception) as e:
             raise EntryScriptError(f"in-process load of {spec.entry_script} failed: {e}") from e
+        if through != protocols.AZUREML:
+            return _through_protocol(script, spec, data, through)
         request = Request("POST", protocol.SCORE_PATH, b"",
-                          Headers([("Content-Type", "application/json")]), body)
+                          Headers([("Content-Type", "application/json")]),
+                          to_payload(data).encode())
         answer = script.run(**script.arguments(request))
     return json.loads(json.dumps(answer, default=_plain))
 
 
-def parity_check(spec: PackageSpec, score: Score, data: Any, rel_tol: float = 1e-6
-                 ) -> ParityReport:
+def _through_protocol(script: UserScript, spec: PackageSpec, data: Any, through: str) -> Any:
+    """``data`` scored by ``script`` through the in-image server's handler of ``through``.
+
+    In a thread of its own: off the main thread the server sets no SIGALRM handler or timer,
+    so the kernel's signals are left as they are.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(_answer_here, script, spec, data, through).result()
+
+
+def _answer_here(script: UserScript, spec: PackageSpec, data: Any, through: str) -> Any:
+    from jupyter_deploy.server.app import ScoringApp
+    from jupyter_deploy.server.settings import Settings
+
+    name = "parity"
+    app = ScoringApp(script, Settings(script.path, str(spec.entry_script.resolve().parent),
+                                      model_name=name))
+    wire = protocols.encode(through, data, name)
+    answer = app.respond(Request("POST", wire.path, b"", Headers(list(wire.headers.items())),
+                                 wire.body))
+    status, body, headers = answer if isinstance(answer, tuple) else asyncio.run(_wait(answer))
+    if not isinstance(body, bytes):
+        raise ScoringError(f"run() answered {through} with a streamed response, which only "
+                           "/score can send.")
+    found = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in headers}
+    return protocols.decode(through, status, body, found)
+
+
+async def _wait(answer: Awaitable[Any]) -> Any:
+    return await answer
+
+
+def parity_check(spec: PackageSpec, score: Score, data: Any, rel_tol: float = 1e-6,
+                 protocol: str = protocols.AZUREML) -> ParityReport:
     """Score ``data`` in this process with ``spec``'s script and through ``score``; diff them.
 
     Takes the package and a scoring function rather than a deployment, so this module sits
-    below the services layer and any target's service can be checked the same way.
+    below the services layer and any target's service can be checked the same way. With
+    ``protocol`` (``"v2"``, ``"mlflow"``), ``score`` is called with ``protocol=`` (as
+    ``Deployment.score`` takes it) and the in-process side goes through the same protocol.
 
     Raises:
         EntryScriptError, ScoringError: either side failed.
     """
-    local = run_in_process(spec, data)
-    remote = score(data).value
+    local = run_in_process(spec, data, protocol)
+    remote = (score(data) if protocol == protocols.AZUREML
+              else score(data, protocol=protocol)).value
     return ParityReport(local, remote, tuple(compare(local, remote, rel_tol)))
 
 

@@ -1,6 +1,7 @@
-"""The scoring server's ASGI application: ``/``, ``/score`` and ``/swagger.json``.
+"""The scoring server's ASGI application: ``/``, ``/score``, ``/swagger.json`` and the protocols.
 
-A bare ASGI callable rather than a web framework: three routes do not need a router, and every
+A bare ASGI callable rather than a web framework: ``/score`` and the probe are two comparisons,
+the protocols' routes (:mod:`protocol_routes`) one dictionary look-up after them, and every
 layer between the HTTP parser (uvicorn + httptools) and ``run()`` costs throughput. Everything
 that can be decided once (how ``run()`` is called, fixed headers, CORS origins) is decided at
 start-up; a request reads its body, parses its input, calls ``run()`` and serialises the answer.
@@ -8,7 +9,6 @@ start-up; a request reads its body, parses its input, calls ``run()`` and serial
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import re
@@ -18,14 +18,17 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
 try:
-    from . import aml, entry, protocol, streaming, swagger
+    from . import aml, entry, protocol, protocol_routes, streaming, swagger
+    from .answers import to_json
     from .settings import Settings
 except ImportError:  # pragma: no cover - run as a plain script
     import aml  # type: ignore[no-redef]
     import entry  # type: ignore[no-redef]
     import protocol  # type: ignore[no-redef]
+    import protocol_routes  # type: ignore[no-redef]
     import streaming  # type: ignore[no-redef]
     import swagger  # type: ignore[no-redef]
+    from answers import to_json  # type: ignore[no-redef]
     from settings import Settings  # type: ignore[no-redef]
 
 log = logging.getLogger("azmlinfsrv")
@@ -40,29 +43,11 @@ INTERNAL_ERROR = "An unexpected internal error occurred. Check the logs for more
 METHOD_NOT_ALLOWED = "The method is not allowed for the requested URL."
 NOT_FOUND = ("The requested URL was not found on the server. If you entered the URL manually "
              "please check your spelling and try again. This server answers GET /, "
-             "GET|POST|OPTIONS /score and GET /swagger.json.")
+             "GET|POST|OPTIONS /score, GET /swagger.json, " + protocol_routes.ROUTES_TEXT + ".")
 
 
 class TooLarge(Exception):
     """The request body is larger than the configured limit."""
-
-
-def to_json(value: Any) -> bytes:
-    """``run()``'s answer as JSON; numpy and pandas values through their own conversions."""
-    return _ENCODER.encode(value).encode()
-
-
-def _default(value: Any) -> Any:
-    if hasattr(value, "to_dict") and hasattr(value, "columns"):  # a DataFrame
-        return value.to_dict(orient="records")
-    for attr in ("tolist", "item", "isoformat"):
-        if hasattr(value, attr):
-            return getattr(value, attr)()
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
-
-
-# One encoder for every answer: json.dumps(value, default=…) builds a new one per call.
-_ENCODER = json.JSONEncoder(default=_default)
 
 
 #: An answer's body: bytes, or (a streamed ``AMLResponse``) pieces sent as they come.
@@ -87,6 +72,7 @@ class ScoringApp:
         self.origins = set(settings.cors_origins)
         # Seeded here, in the worker (after any fork), so workers never hand out the same ids.
         self.ids = RequestIds()
+        self.protocols = protocol_routes.ProtocolRoutes(script, settings)
         entry.install_time_limit()
 
     def respond(self, request: entry.Request) -> Answer | Awaitable[Answer]:
@@ -115,7 +101,7 @@ class ScoringApp:
             return
         try:
             body = await read_body(receive, self.settings.max_body) \
-                if scope["path"] == protocol.SCORE_PATH else b""
+                if scope["path"] == protocol.SCORE_PATH or scope["method"] == "POST" else b""
         except TooLarge:
             await respond(send, *self.too_large())
             return
@@ -150,6 +136,9 @@ class ScoringApp:
             return self._swagger(request)
         if path in (protocol.HEALTH_PATH, protocol.SWAGGER_PATH):
             return _error(405, METHOD_NOT_ALLOWED)
+        found = self.protocols.route(request)
+        if found is not None:
+            return found
         return 404, to_json(protocol.error_body(NOT_FOUND)), [(b"content-type", JSON)]
 
     def _score(self, request: entry.Request) -> Answer | Awaitable[Answer]:

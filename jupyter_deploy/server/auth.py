@@ -3,7 +3,8 @@
 On a cluster the scoring port is reachable by more than the user who deployed it, so the
 cluster targets mount a primary and a secondary key as secret files and name them in
 ``JD_AUTH_KEY_FILES``. Every request then needs ``Authorization: Bearer <key>`` with the content
-of one of those files, except the health probe (``GET /``) and the API description
+of one of those files, except the health probes (``GET /``, and the protocols'
+``/v2/health/live``, ``/v2/health/ready``, ``/ping`` and ``/health``) and the API description
 (``GET /swagger.json``), which probes and clients read without a key. Two keys let a client
 move to a new key while the old one still works.
 
@@ -24,19 +25,22 @@ from collections.abc import Awaitable, Callable, Iterable
 try:
     from . import aml, entry, protocol
     from .app import Answer, ScoringApp, error_answer
+    from .protocol_routes import OPEN_PATHS
     from .settings import Settings
 except ImportError:  # pragma: no cover - run as a plain script
     import aml  # type: ignore[no-redef]
     import entry  # type: ignore[no-redef]
     import protocol  # type: ignore[no-redef]
     from app import Answer, ScoringApp, error_answer  # type: ignore[no-redef]
+    from protocol_routes import OPEN_PATHS  # type: ignore[no-redef]
     from settings import Settings  # type: ignore[no-redef]
 
 log = logging.getLogger("azmlinfsrv")
 
-#: Requests answered without a key: the health probe and the API description.
-OPEN = {("GET", protocol.HEALTH_PATH), ("HEAD", protocol.HEALTH_PATH),
-        ("GET", protocol.SWAGGER_PATH), ("HEAD", protocol.SWAGGER_PATH)}
+#: Requests answered without a key: the health probes (ours and the protocols') and the API
+#: description.
+OPEN = {(method, path) for method in ("GET", "HEAD")
+        for path in (protocol.HEALTH_PATH, protocol.SWAGGER_PATH, *OPEN_PATHS)}
 #: Seconds between two looks at the key files.
 CHECK_INTERVAL = 1.0
 UNAUTHORIZED = ("This endpoint needs a key: send the header 'Authorization: Bearer <key>' "

@@ -154,6 +154,14 @@ class UserScript:
             kwargs["request_headers"] = dict(request.headers.items())
         return kwargs
 
+    def named(self, values: dict[str, Any]) -> dict[str, Any]:
+        """``run()``'s arguments taken from ``values`` by name, defaults filled in.
+
+        Raises:
+            InputError: a parameter without a default has no value.
+        """
+        return self._by_name(values)
+
     def _by_name(self, body: dict[str, Any]) -> dict[str, Any]:
         values = {}
         for p in self.parameters:

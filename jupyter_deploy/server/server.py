@@ -27,7 +27,7 @@ from types import ModuleType
 from typing import Any, NoReturn
 
 try:
-    from . import auth, entry, extras, logs, protocol, shims
+    from . import auth, entry, extras, logs, protocol, shims, signature
     from .app import ScoringApp
     from .connection import ScoringProtocol
     from .settings import Settings, SettingsError
@@ -38,6 +38,7 @@ except ImportError:  # pragma: no cover - run as a plain script
     import logs  # type: ignore[no-redef]
     import protocol  # type: ignore[no-redef]
     import shims  # type: ignore[no-redef]
+    import signature  # type: ignore[no-redef]
     from app import ScoringApp  # type: ignore[no-redef]
     from connection import ScoringProtocol  # type: ignore[no-redef]
     from settings import Settings, SettingsError  # type: ignore[no-redef]
@@ -143,8 +144,11 @@ def prepare(settings: Settings, keys: auth.KeyFiles | None = None) -> ScoringApp
             sys.path.append(folder)
     logs.redirect_print()
     script = load(settings)
-    return ScoringApp(script, settings) if keys is None else \
-        auth.GuardedApp(script, settings, keys)
+    try:
+        return ScoringApp(script, settings) if keys is None else \
+            auth.GuardedApp(script, settings, keys)
+    except signature.MetadataError:
+        _fail("The entry script's model metadata cannot be served.", settings)
 
 
 def bearer_keys(settings: Settings) -> auth.KeyFiles | None:
@@ -157,8 +161,8 @@ def bearer_keys(settings: Settings) -> auth.KeyFiles | None:
     except auth.KeyFileError as e:
         log.error("%s", e)
         sys.exit(protocol.EXIT_INIT_FAILED)
-    log.info("Requests other than GET / and GET /swagger.json need one of the bearer keys "
-             "in %d file(s)", len(keys.paths))
+    log.info("Requests other than the health probes and GET /swagger.json need one of the "
+             "bearer keys in %d file(s)", len(keys.paths))
     return keys
 
 

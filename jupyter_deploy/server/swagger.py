@@ -2,7 +2,9 @@
 
 Generated documents describe ``/`` and ``/score``, with ``ServiceInput``/``ServiceOutput`` taken
 from the ``inference_schema`` decorators (empty objects for an undecorated ``run()``), in the
-peer's versions: 2 (the default, also ``2.0``), 3 (``3.0``) and 3.1.
+peer's versions: 2 (the default, also ``2.0``), 3 (``3.0``) and 3.1. The OpenAPI 3 documents also
+list the Open Inference Protocol's and MLflow's routes; the Swagger 2 document stays the peer's
+(tools written for Azure ML read it and compare its paths).
 """
 
 from __future__ import annotations
@@ -87,5 +89,48 @@ def _generated(version: str, service_input: dict[str, Any], service_output: dict
     if version == "2":
         doc["definitions"] = schemas
     else:
+        doc["paths"].update(protocol_paths())
         doc["components"] = {"schemas": schemas}
     return doc
+
+
+def protocol_paths() -> dict[str, Any]:
+    """The OpenAPI 3 paths of the Open Inference Protocol and of MLflow's scoring protocol."""
+    def op(method: str, op_id: str, summary: str, content: tuple[str, ...] = ()
+           ) -> dict[str, Any]:
+        found: dict[str, Any] = {"operationId": op_id, "summary": summary,
+                                 "responses": {"200": {"description": "OK"},
+                                               "default": {"description": "An error"}}}
+        if content:
+            found["requestBody"] = {"required": True, "content": {
+                c: {"schema": {"type": "object" if c.endswith("json") else "string"}}
+                for c in content}}
+        return {method: found}
+
+    name = {"name": "model_name", "in": "path", "required": True, "schema": {"type": "string"}}
+    version = {"name": "model_version", "in": "path", "required": True,
+               "schema": {"type": "string"}}
+    paths: dict[str, Any] = {
+        "/v2/health/live": op("get", "OipServerLive", "Open Inference Protocol: live"),
+        "/v2/health/ready": op("get", "OipServerReady", "Open Inference Protocol: ready"),
+        "/v2": op("get", "OipServerMetadata", "Open Inference Protocol: server metadata"),
+    }
+    for base, params, suffix in (("/v2/models/{model_name}", [name], ""),
+                                 ("/v2/models/{model_name}/versions/{model_version}",
+                                  [name, version], "Version")):
+        paths[base] = {**op("get", f"OipModelMetadata{suffix}", "The model's inputs and "
+                            "outputs (name, datatype, shape)"), "parameters": params}
+        paths[base + "/ready"] = {**op("get", f"OipModelReady{suffix}", "The model is ready"),
+                                  "parameters": params}
+        paths[base + "/infer"] = {**op("post", f"OipInfer{suffix}", "Score tensors",
+                                       ("application/json", "application/octet-stream")),
+                                  "parameters": params}
+    paths.update({
+        "/ping": op("get", "MlflowPing", "MLflow scoring protocol: health"),
+        "/health": op("get", "MlflowHealth", "MLflow scoring protocol: health"),
+        "/version": op("get", "MlflowVersion", "The scoring server's version"),
+        "/invocations": op("post", "MlflowInvocations", "Score dataframe_split, "
+                           "dataframe_records, instances or inputs (JSON) or CSV",
+                           ("application/json", "text/csv")),
+    })
+    return paths

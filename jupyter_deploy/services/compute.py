@@ -11,6 +11,7 @@ kubeconfig context and namespace must be named. Every name resolves to one
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -162,7 +163,9 @@ def _check_context(context: str | None) -> None:
             "Kubernetes targets need the `kubernetes` package: pip install "
             "'jupyter-deploy[kubernetes]'.") from e
     try:
-        contexts, _ = kube_config.list_kube_config_contexts()
+        # KUBECONFIG read now, not when the client was imported (it caches it at import)
+        contexts, _ = kube_config.list_kube_config_contexts(
+            config_file=os.environ.get("KUBECONFIG") or None)
     except Exception as e:  # the client raises several kinds for a missing or bad file
         raise ConfigurationError(
             f"no kubeconfig to read contexts from ({e}): set KUBECONFIG, or write "

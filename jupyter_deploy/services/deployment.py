@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_deploy.build import extras
+from jupyter_deploy.build.entry_scripts import generated_package
 from jupyter_deploy.config import LABEL_MANAGED, get_config
 from jupyter_deploy.engine import containers
 from jupyter_deploy.engine.containers import RunOptions
 from jupyter_deploy.errors import (
     ConfigurationError,
+    DependencyError,
     DeployError,
     ScoringError,
     ServiceNotFoundError,
@@ -175,20 +177,25 @@ class Deployment:
 
     def score(
         self, data: Any, batch_size: int | None = None, concurrency: int = 4,
-        on_progress: Progress | None = None,
+        on_progress: Progress | None = None, protocol: str = "azureml",
     ) -> ScoreResult:
         """Score ``data`` (list, dict, JSON string, numpy array or DataFrame).
 
         With ``batch_size``, row data is sent in batches, ``concurrency`` at a time.
+        ``protocol`` picks the route: ``"azureml"`` (``/score``), ``"v2"`` (the Open Inference
+        Protocol, this service's name as the model's) or ``"mlflow"`` (``/invocations``).
 
         Raises:
             ScoringError: the server's own message, or the service's state when it is down.
+            ConfigurationError: an unknown protocol.
         """
-        client = ScoringClient(self.scoring_uri, get_config().scoring_timeout, self._auth_key())
+        client = ScoringClient(self.scoring_uri, get_config().scoring_timeout, self._auth_key(),
+                               model_name=self.name)
         try:
             if batch_size:
-                return client.score_batches(data, batch_size, concurrency, on_progress)
-            return client.score(data)
+                return client.score_batches(data, batch_size, concurrency, on_progress,
+                                            protocol)
+            return client.score(data, protocol)
         except ScoringError as e:
             if e.status_code is None:
                 raise ScoringError(f"service {self.name!r} is {self.state}: {e}") from e
@@ -402,6 +409,7 @@ def _run_options(name: str, image: str, port: int | None, labels: Mapping[str, s
                  package: PackageSpec | None, run_options: dict[str, Any]) -> RunOptions:
     """The one place a service's run options and its label record are put together."""
     options_env = dict(run_options.pop("env", None) or {})
+    options_env.setdefault(protocol.ENV_SERVICE_NAME, name)  # the model's name in /v2/models/…
     kept = {k: v for k, v in {**run_options, "env": options_env}.items() if v}
     record = ServiceRecord(name, image, package, kept)
     return RunOptions(name=name, port=port, env=options_env, **run_options,
@@ -502,13 +510,20 @@ def _redeploy(old: Deployment, image: str, options: RunOptions, log: Log) -> Dep
 
 
 def deploy(
-    name: str, entry_script: str | Path, models: Sequence[ModelFiles | str | Path] = (),
-    environment: Environment | None = None, port: int | None = None,
-    source_dir: str | Path | None = None, labels: Mapping[str, str] | None = None,
-    log: Log = _quiet, target: DeployTarget | str | None = None, deployment_config: Any = None,
+    name: str, entry_script: str | Path | None = None,
+    models: Sequence[ModelFiles | str | Path] = (), environment: Environment | None = None,
+    port: int | None = None, source_dir: str | Path | None = None,
+    labels: Mapping[str, str] | None = None, log: Log = _quiet,
+    target: DeployTarget | str | None = None, deployment_config: Any = None, model: Any = None,
     **run_options: Any,
 ) -> Deployment:
     """Package, build and launch a model as a local web service, and wait until it answers.
+
+    Without ``entry_script`` the model must describe itself — an MLflow model folder or an
+    ``.onnx`` file as the one entry of ``models``, or a fitted estimator of this kernel as
+    ``model`` — and a readable ``score.py`` is generated for it (in
+    ``./jupyter-deploy/<name>/``, beside the saved estimator; the log names it), with the
+    model's requirements added to ``environment`` (whose own pins win by name).
 
     The environment's ``docker_arguments`` and ``shm_size`` apply to the container; explicit
     ``run_options`` win over them. ``target`` is where it runs (this machine's engine by
@@ -529,9 +544,20 @@ def deploy(
         target = ComputeTargets().target(target)
     target = (target or default_target()).configured(deployment_config)
     target.check()  # an unreachable service is refused before the build, not after a timeout
-    env = environment or Environment()
-    spec = PackageSpec(name, Path(entry_script), env, tuple(ModelFiles.of(m) for m in models),
-                       Path(source_dir) if source_dir else None)
+    if entry_script is None:
+        if source_dir is not None:
+            raise ConfigurationError("source_dir needs entry_script: name the script in it that "
+                                     "defines init() and run().")
+        spec = generated_package(name, models, environment, model, log=log)
+    elif model is not None:
+        raise ConfigurationError(
+            "model= is for an estimator served without a score.py: with entry_script, save the "
+            "estimator yourself (joblib.dump) and pass its file in models=[…].")
+    else:
+        spec = PackageSpec(name, Path(entry_script), environment or Environment(),
+                           tuple(ModelFiles.of(m) for m in models),
+                           Path(source_dir) if source_dir else None)
+    env = spec.environment
     options = {**containers.parse_run_arguments(env.docker_arguments), **run_options}
     if env.shm_size:
         options.setdefault("shm_size", env.shm_size)
@@ -539,7 +565,15 @@ def deploy(
     options = extras.with_extra_packages(
         options, env.env_vars, spec.source_dir or spec.entry_script.parent, env.image_python,
         env.pip, log)
-    built = build_package(spec, log, labels)
+    try:
+        built = build_package(spec, log, labels)
+    except DependencyError as e:
+        if entry_script is None:
+            e.message += (f"\nThe model's requirements are listed at the top of "
+                          f"{spec.entry_script}: pass environment=Environment(pip=[…]) with "
+                          "versions that have wheels (its pins win by name), or fix the model's "
+                          "requirements file.")
+        raise
     image = built.tag
     registry = getattr(target, "registry", None)
     if registry:  # the cluster's nodes pull the image from there

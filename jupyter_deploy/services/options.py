@@ -11,32 +11,64 @@ its ``%%deploy_env`` names, a terminal only files) wins over the one in the JSON
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
+from jupyter_deploy.build.entry_scripts import generated_package
 from jupyter_deploy.errors import ConfigurationError
 from jupyter_deploy.services.compute import ComputeTargets
 from jupyter_deploy.services.workspace import Workspace
 from jupyter_deploy.spec.cluster import ClusterConfig, LocalDeployConfig, load_deployment_config
 from jupyter_deploy.spec.environment import Environment
 from jupyter_deploy.spec.formats import load_inference_config
+from jupyter_deploy.spec.models import self_describing
 from jupyter_deploy.spec.options import DeployOptions
 from jupyter_deploy.spec.package import ModelFiles, PackageSpec
 from jupyter_deploy.targets.base import DeployTarget
 
+Log = Callable[[str], None]
 _REGISTERED = re.compile(r"^(?P<name>[A-Za-z0-9][\w.-]*)(?::(?P<version>\d+))?$")
 
 
 def resolve_package(
     name: str, options: DeployOptions, environment: Environment | None = None,
-    workspace: Workspace | None = None,
+    workspace: Workspace | None = None, namespace: Mapping[str, Any] | None = None,
+    log: Log | None = None,
 ) -> PackageSpec:
     """The package ``options`` describe, with ``environment`` as resolved by the front end.
 
+    With no entry script, source folder or inference configuration, a model that describes
+    itself needs none: an MLflow folder or an ``.onnx`` file, or — a ``--model`` that names a
+    variable of ``namespace`` (the notebook's; names are looked up there before paths) — a
+    fitted estimator; its ``score.py`` is generated (``log`` says where).
+
     Raises:
-        ConfigurationError: a model that is neither a path nor a registered model.
+        ConfigurationError: a model that is neither a path nor a registered model, or a model
+            that cannot be served without a script.
         EnvironmentSpecError: an unreadable or invalid inference configuration.
     """
+    refs = [_from_namespace(ref, namespace) for ref in options.models]
+    estimators = [ref for ref in refs if not isinstance(ref, str)]
+    paths = [ref for ref in refs if isinstance(ref, str)]
+    if not (options.entry_script or options.source_dir or options.inference_config):
+        models = tuple(resolve_model(m, workspace) for m in paths)
+        if estimators or (len(models) == 1 and self_describing(models[0].path)):
+            env = environment
+            if options.pip:
+                env = replace(env or Environment(), pip=(*(env.pip if env else ()), *options.pip))
+            if len(estimators) > 1 or (estimators and models):
+                raise ConfigurationError(
+                    "a service without an entry script serves one model: pass one estimator "
+                    "variable with --model, or write a score.py (--entry) for several.")
+            return generated_package(name, models, env, estimators[0] if estimators else None,
+                                     log=log)
+    elif estimators:
+        raise ConfigurationError(
+            f"--model {options.models[refs.index(estimators[0])]} names a variable of the "
+            "notebook: that is served without a score.py, so drop --entry/--source-dir/--ic, or "
+            "save it yourself (joblib.dump) and pass its file.")
     entry, folder, env = options.entry_script, options.source_dir, environment
     if options.inference_config:
         config = load_inference_config(options.inference_config)
@@ -52,8 +84,20 @@ def resolve_package(
     script = Path(entry or "score.py")
     if source is not None and not script.is_absolute() and (source / script).is_file():
         script = source / script
-    models = tuple(resolve_model(m, workspace) for m in options.models)
+    models = tuple(resolve_model(m, workspace) for m in paths)
     return PackageSpec(name, script, env, models, source)
+
+
+def _from_namespace(ref: str, namespace: Mapping[str, Any] | None) -> Any:
+    """What ``--model ref`` names: a variable's object (a path when it holds one), else ``ref``."""
+    if namespace is None or not ref.isidentifier() or ref not in namespace:
+        return ref
+    value = namespace[ref]
+    if isinstance(value, str | Path):
+        return str(value)
+    if isinstance(value, ModelFiles):
+        return str(value.path)
+    return value
 
 
 def resolve_model(ref: str, workspace: Workspace | None = None) -> ModelFiles:

@@ -70,7 +70,10 @@ def check_entry_script(path: Path) -> None:
         EntryScriptError: the script is missing, does not parse, or lacks ``init``/``run``.
     """
     if not path.is_file():
-        raise EntryScriptError(f"entry script {path} does not exist")
+        raise EntryScriptError(
+            f"entry script {path} does not exist: check the path, or give the seeds' inference "
+            "configuration (--ic inferenceconfig.json); a model that describes itself — an "
+            "MLflow folder, an .onnx file, a fitted estimator — needs no script: leave it out.")
     try:
         tree = ast.parse(path.read_text(), filename=str(path))
     except SyntaxError as e:

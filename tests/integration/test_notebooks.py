@@ -47,6 +47,7 @@ NAMES: dict[str, tuple[str, ...]] = {
     "packaging.ipynb": ("packaged-container", "packaged-myimage"),
     "extensibility.ipynb": ("extensibility-requirements", "extensibility-mounted",
                             "prebuilt-inference"),
+    "no-code-models.ipynb": ("nocode-mlflow", "nocode-onnx", "nocode-estimator"),
 }
 QUICKSTART = "quickstart"
 
@@ -157,6 +158,20 @@ def check_extensibility(cells: list[str], names: Mapping[str, str]) -> None:
     assert "Deleted Deleted" in everything
 
 
+def check_no_code(cells: list[str], names: Mapping[str, str]) -> None:
+    everything = "\n".join(cells)
+    [expected] = printed_scores(everything, "in-process:")
+    # The MLflow folder, the ONNX file and the kernel's estimator each answer like the model
+    for label in ("mlflow scores:", "onnx scores:", "estimator scores:"):
+        [scores] = printed_scores(everything, label)
+        assert scores == expected, label
+    assert "mlflow==" in everything  # the folder's requirements, as MLflow wrote them
+    assert "sample: {'sepal length (cm)': 5.1" in everything
+    assert "in-process and container answers agree" in everything
+    assert "Generated the scoring script" in everything and "fingerprint" in everything
+    assert all(f"{names[n]} removed" in everything for n in NAMES["no-code-models.ipynb"])
+
+
 CHECKS: dict[str, Check] = {
     "quickstart.ipynb": check_quickstart,
     "magics.ipynb": check_magics,
@@ -164,6 +179,7 @@ CHECKS: dict[str, Check] = {
     "custom-base-image.ipynb": check_custom_base,
     "packaging.ipynb": check_packaging,
     "extensibility.ipynb": check_extensibility,
+    "no-code-models.ipynb": check_no_code,
 }
 
 

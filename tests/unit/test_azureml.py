@@ -114,9 +114,16 @@ def test_the_inference_config_json_reads_into_sdk_objects():
     assert json.loads(text) == json.loads(SEED_JSON.read_text())
 
 
-def test_an_inference_config_needs_an_entry_script():
-    with pytest.raises(ConfigurationError, match="entry_script"):
-        InferenceConfig()
+def test_an_inference_config_without_an_entry_script_needs_models_that_describe_themselves(
+    a_workspace: Workspace, tmp_path: Path,
+):
+    # An InferenceConfig may leave the script out (as Azure ML v2 does for MLflow models) ...
+    config = InferenceConfig()
+    # ... but models that do not describe themselves then have nothing to be served by
+    (tmp_path / "weights.bin").write_bytes(b"0")
+    model = Model.register(a_workspace, str(tmp_path / "weights.bin"), "weights")
+    with pytest.raises(ConfigurationError, match=r"score\.py"):
+        config.package_spec("svc", [model])
 
 
 def test_models_are_versioned_in_the_workspace(a_workspace: Workspace, tmp_path: Path):

@@ -163,7 +163,7 @@ class FakeService(Deployment):
         return calls
 
     def score(self, data: Any, batch_size: int | None = None, concurrency: int = 4,
-              on_progress: Progress | None = None) -> ScoreResult:
+              on_progress: Progress | None = None, protocol: str = "azureml") -> ScoreResult:
         self.calls.append(("score", data))
         return ScoreResult(self.instance.answer, 200, 0.0123)
 
@@ -180,8 +180,8 @@ class FakeCore:
         self, name: str, entry_script: str | Path, models: Sequence[ModelFiles | str | Path] = (),
         environment: Environment | None = None, port: int | None = None,
         source_dir: str | Path | None = None, labels: Mapping[str, str] | None = None,
-        log: Log = print, target: DeployTarget | None = None, deployment_config: Any = None,
-        **run_options: Any,
+        log: Log = print, target: DeployTarget | str | None = None,
+        deployment_config: Any = None, model: Any = None, **run_options: Any,
     ) -> Deployment:
         self.deploy_calls.append({"name": name, "entry_script": entry_script, "models": models,
                                   "environment": environment, "port": port,

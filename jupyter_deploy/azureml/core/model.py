@@ -15,6 +15,7 @@ from typing import Any
 
 from jupyter_deploy.azureml.core.container_registry import ContainerRegistry
 from jupyter_deploy.azureml.core.environment import Environment
+from jupyter_deploy.build.entry_scripts import generated_package
 from jupyter_deploy.engine.base_images import resolve_base
 from jupyter_deploy.errors import ConfigurationError
 from jupyter_deploy.server.model_path import get_model_path
@@ -41,8 +42,10 @@ class InferenceConfig:
         base_image_registry: ContainerRegistry | None = None, cuda_version: str | None = None,
         environment: Environment | None = None,
     ) -> None:
-        if entry_script is None:
-            raise ConfigurationError("InferenceConfig needs entry_script='score.py'.")
+        if entry_script is None and source_directory is not None:
+            raise ConfigurationError(
+                "InferenceConfig(source_directory=…) needs entry_script='score.py' (the script "
+                "in it); leave both out for a model that describes itself (MLflow, ONNX).")
         if extra_docker_file_steps or enable_gpu:
             raise ConfigurationError(
                 "extra_docker_file_steps and enable_gpu are not supported: put the steps in a "
@@ -53,6 +56,9 @@ class InferenceConfig:
         self.description = description
         self.environment = environment or _legacy_environment(conda_file, base_image,
                                                               base_image_registry)
+        #: Whether the caller chose the environment (else a self-describing model's own is used).
+        self.environment_given = bool(environment or conda_file or base_image
+                                      or base_image_registry)
 
     @staticmethod
     def from_file(path: str | Path) -> InferenceConfig:
@@ -70,7 +76,19 @@ class InferenceConfig:
         return self.environment.to_native()
 
     def package_spec(self, name: str, models: Sequence[Model]) -> PackageSpec:
-        """The native package spec for ``models`` served under ``name``."""
+        """The native package spec for ``models`` served under ``name``.
+
+        Without an entry script (as Azure ML v2 serves MLflow models) the one model must
+        describe itself — an MLflow folder or an ONNX file — and a ``score.py`` is generated
+        for it; its requirements are added to the environment, if one was given.
+
+        Raises:
+            ConfigurationError: no entry script and a model that does not describe itself.
+        """
+        if self.entry_script is None:
+            env = self.native_environment() if self.environment_given else None
+            return generated_package(name, [m.registered.files() for m in models], env,
+                                     log=print)
         folder = Path(self.source_directory) if self.source_directory else None
         script = folder / self.entry_script if folder else Path(self.entry_script)
         return PackageSpec(name, script, self.native_environment(),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -59,7 +60,9 @@ def connect(context: str | None) -> Apis:
     """
     k8s = kubernetes_module()
     try:
-        api_client = k8s.config.new_client_from_config(context=context)
+        # KUBECONFIG read now, not when the client was imported (it caches it at import)
+        api_client = k8s.config.new_client_from_config(
+            config_file=os.environ.get("KUBECONFIG") or None, context=context)
     except (k8s.config.ConfigException, OSError, ValueError) as e:
         which = f"context {context!r}" if context else "the current context"
         raise ConfigurationError(
