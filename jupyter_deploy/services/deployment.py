@@ -318,8 +318,9 @@ class Deployment:
         env = dict(self.record.run_options.get("env") or {})
         return kubernetes_package(self.name, image, dest, config, env, {}, log)
 
-    def parity_check(self, data: Any, rel_tol: float = 1e-6) -> Any:
-        """Score ``data`` here (the user's ``init``/``run`` in this process) and in the service.
+    def parity_check(self, data: Any, rel_tol: float = 1e-6, protocol: str = "azureml") -> Any:
+        """Score ``data`` here (the user's ``init``/``run`` in this process) and in the service,
+        both through ``protocol`` (``"azureml"``'s ``/score``, ``"v2"``, ``"mlflow"``).
 
         Returns:
             A :class:`~jupyter_deploy.scoring.parity.ParityReport` listing any difference.
@@ -327,7 +328,7 @@ class Deployment:
         from jupyter_deploy.scoring.parity import parity_check
 
         return parity_check(self.source_package("check parity of"), self.score, data,
-                            rel_tol)
+                            rel_tol, protocol)
 
     def source_package(self, action: str = "rebuild") -> PackageSpec:
         """The package the service was built from (for ``action`` in the error message).

@@ -23,7 +23,7 @@ import sklearn
 from samples import JOBLIB_SCORE_PY
 
 import jupyter_deploy as jd
-from jupyter_deploy.scoring.parity import parity_check, run_in_process
+from jupyter_deploy.scoring.parity import run_in_process
 
 ROWS = np.array([[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [10, 9, 8, 7, 6, 5, 4, 3, 2, 1],
                  [0, 0, 1, 0, 0, 2, 0, 0, 3, 0]])
@@ -119,7 +119,6 @@ def test_mlflows_client_and_documented_formats(a_service: Any, expected: list[fl
 def test_service_score_and_parity_through_each_protocol(a_service: Any,
                                                         expected: list[float]) -> None:
     frame = pd.DataFrame(ROWS, columns=COLUMNS)
-    spec = a_service.source_package()
     for protocol in ("azureml", "v2", "mlflow"):
         # When the DataFrame is scored through the protocol, Then /score's answer
         assert a_service.score(frame, protocol=protocol).value == \
@@ -127,7 +126,7 @@ def test_service_score_and_parity_through_each_protocol(a_service: Any,
         batched = a_service.score(frame, batch_size=2, protocol=protocol).value
         assert batched == pytest.approx(expected, rel=1e-9), protocol
         # And in-process and in-container agree through it
-        report = parity_check(spec, a_service.score, frame, protocol=protocol)
+        report = a_service.parity_check(frame, protocol=protocol)
         assert report.equal, (protocol, str(report))
 
 
