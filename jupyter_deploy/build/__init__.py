@@ -1,5 +1,6 @@
-"""From a spec to a build context folder: Dockerfile, wheelhouse, server copy, models, code.
+"""From a spec to a build context folder: Dockerfile, wheels and installer, server, models, code.
 
 No Docker here: a context is plain files that ``docker build --network none`` turns into the
-image, which is why a saved Dockerfile folder and a deploy build the same bytes.
+image. A saved folder always holds the portable Dockerfile, which any builder takes; a deploy on
+an engine with BuildKit renders the same image with the wheels mounted instead of copied.
 """

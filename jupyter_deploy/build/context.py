@@ -1,10 +1,18 @@
 """Turn a model, an entry script and an environment into a Docker build context.
 
 The context is a plain folder that ``docker build`` (with ``--network none``) turns into the
-scoring image: a Dockerfile, the wheels, the scoring server, the models and the user's code. It
-is deterministic — the same inputs give the same bytes and so the same content-hash tag — and
-the Dockerfile orders layers from slowest-changing to fastest (dependencies, server, models,
-code), so editing ``score.py`` rebuilds only the last layer.
+scoring image: a Dockerfile, the wheels (and the uv binary that installs them), the scoring
+server, the models and the user's code. It is deterministic — the same inputs give the same bytes
+and so the same content-hash tag — and the Dockerfile orders layers from slowest-changing to
+fastest (dependencies, server, models, code), so editing ``score.py`` rebuilds only the last
+layer.
+
+The Dockerfile comes in two forms with the same image contents. The portable one (saved
+folders, engines without BuildKit) copies the wheels into a first stage and the finished venv
+into the image, so no wheel is left in a layer. With ``mounts`` (for an engine that builds with
+BuildKit), the install step reads the wheels through a bind mount instead: one stage, no copy of
+the wheels and no second copy of the venv, which is most of what a cold build spent besides
+installing.
 """
 
 from __future__ import annotations
@@ -17,7 +25,18 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from jupyter_deploy.build.wheelhouse import download, platforms_for
+from jupyter_deploy.build.bytecode import link_bytecode
+from jupyter_deploy.build.installer import (
+    BYTECODE,
+    COMPILE_TOOL,
+    SCRIPT,
+    SCRIPT_TEXT,
+    UV_BINARY,
+    Installer,
+    fetch_uv,
+    install_line,
+)
+from jupyter_deploy.build.wheelhouse import PIP_REQUIREMENT, download, link_or_copy, platforms_for
 from jupyter_deploy.config import LABEL_MANAGED, LABEL_PREFIX
 from jupyter_deploy.errors import ConfigurationError, DependencyError
 from jupyter_deploy.server import protocol
@@ -55,14 +74,14 @@ class BuildContext:
 
 def write_build_context(
     spec: PackageSpec, dest: Path, log: Log | None = None, base_has_conda: bool = False,
-    architecture: str = "x86_64",
+    architecture: str = "x86_64", installer: Installer = "uv", mounts: bool = False,
 ) -> BuildContext:
     """Write the complete build context for ``spec`` into ``dest`` (emptied first).
 
     ``base_has_conda`` says whether the base image has conda, ``architecture`` what machine the
     engine runs (wheels are picked for it, and for ``spec.environment.image_python``): the
     engine layer knows both, and its caller passes them in, so writing a context never talks to
-    the engine.
+    the engine. ``installer`` and ``mounts`` choose the Dockerfile (see :func:`render_dockerfile`).
 
     Raises:
         EntryScriptError, DependencyError, ConfigurationError: bad inputs, before any build.
@@ -76,35 +95,52 @@ def write_build_context(
     warnings: tuple[str, ...] = tuple(python_warnings(env))
     if not env.user_managed:
         lines = [*protocol.SERVER_REQUIREMENTS, *pip_requirements(env)]
-        house = download(lines, env.image_python, platforms_for(architecture), log=log)
+        platforms = platforms_for(architecture)
+        house = download(lines, env.image_python, platforms, log=log)
         house.copy_to(dest / "wheels")
-        shutil.copyfile(Path(__file__).with_name(STRIP_TOOL), dest / "wheels" / STRIP_TOOL)
-        warnings += house.warnings
+        installer, refusal = _add_installer(installer, env.image_python, platforms,
+                                            dest / "wheels", log)
+        if installer == "uv":  # pip compiles as it installs
+            installed = [w for w in house.files if not w.name.startswith(f"{PIP_REQUIREMENT}-")]
+            link_bytecode(installed, env.image_python, dest / "wheels" / BYTECODE, log)
+        for tool in (STRIP_TOOL, COMPILE_TOOL):
+            shutil.copyfile(Path(__file__).with_name(tool), dest / "wheels" / tool)
+        (dest / "wheels" / SCRIPT).write_text(SCRIPT_TEXT)
+        warnings += house.warnings + refusal
         (dest / "requirements.txt").write_text("".join(f"{line}\n" for line in lines))
     _copy_server(dest / "server" / protocol.SERVER_PACKAGE)
     _copy_models(spec.models, dest / "models")
     _copy_app(spec, dest / "app")
-    (dest / "Dockerfile").write_text(render_dockerfile(spec))
+    (dest / "Dockerfile").write_text(render_dockerfile(spec, installer, mounts))
     for warning in warnings:
         if log:
             log(f"warning: {warning}")
     return BuildContext(dest, content_digest(dest), warnings)
 
 
-def render_dockerfile(spec: PackageSpec) -> str:
-    """The Dockerfile text for ``spec``; no credentials ever appear in it."""
+def render_dockerfile(
+    spec: PackageSpec, installer: Installer = "uv", mounts: bool = False
+) -> str:
+    """The Dockerfile text for ``spec``; no credentials ever appear in it.
+
+    ``installer`` installs the wheels (uv, with pip as its fallback; or pip alone). ``mounts``
+    reads them through ``RUN --mount`` (BuildKit only) instead of copying them into a stage.
+    """
     env = spec.environment
     python = env.interpreter_path if env.user_managed else f"{VENV}/bin/python"
     lines = [f"# Generated by jupyter_deploy for package '{spec.name}'.", ""]
     with_conda = bool(conda_only(env.conda)) and not env.user_managed
-    if not env.user_managed and not with_conda:
-        lines += [f"FROM {env.base_image} AS dependencies", *_install_lines(False), ""]
+    staged = not env.user_managed and not with_conda and not mounts
+    if staged:
+        lines += [f"FROM {env.base_image} AS dependencies", *_install_lines(installer), ""]
     lines.append(f"FROM {env.base_image}")
     lines.append(f'LABEL {LABEL_MANAGED}="true" {LABEL_PREFIX}.package="{spec.name}"')
     if with_conda:
-        lines += [_conda_line(env), *_install_lines(True)]
-    elif not env.user_managed:
+        lines.append(_conda_line(env))
+    if staged:
         lines.append(f"COPY --from=dependencies {VENV} {VENV}")
+    elif not env.user_managed:
+        lines += _install_lines(installer, mounts=mounts, single_stage=True)
     base_env = {
         "LANG": "C.UTF-8",
         "PYTHONUNBUFFERED": "1",
@@ -169,20 +205,39 @@ def check_conda(env: Environment, base_has_conda: bool = False) -> None:
         )
 
 
-def _install_lines(single_stage: bool) -> list[str]:
-    # The venv sees the base image's own packages (pre-installed slow software is the point of
-    # a custom base image); the environment's pip packages override them. The server's own
-    # compiled packages lose their debugging sections (base images seldom have `strip`).
-    return [
-        f"RUN python3 -m venv --system-site-packages --without-pip {VENV}",
-        "COPY wheels/ /tmp/wheels/",
-        "COPY requirements.txt /tmp/requirements.txt",
-        f"RUN {VENV}/bin/python \"$(ls /tmp/wheels/pip-*.whl)/pip\" install --no-index "
-        "--no-cache-dir --disable-pip-version-check --find-links /tmp/wheels "
-        "-r /tmp/requirements.txt \\\n"
-        f" && {VENV}/bin/python /tmp/wheels/{STRIP_TOOL} {' '.join(protocol.SERVER_COMPILED)}"
-        + (" \\\n && rm -rf /tmp/wheels" if single_stage else ""),
-    ]
+def _install_lines(installer: Installer, mounts: bool = False,
+                   single_stage: bool = False) -> list[str]:
+    # The server's own compiled packages lose their debugging sections (base images seldom
+    # have `strip`). A single stage without mounts must delete the wheels it copied in.
+    command = [install_line(installer, VENV, "/tmp/wheels", "/tmp/requirements.txt"),
+               f" && {VENV}/bin/python /tmp/wheels/{STRIP_TOOL} "
+               + " ".join(protocol.SERVER_COMPILED)]
+    if single_stage and not mounts:
+        command.append(" && rm -rf /tmp/wheels")
+    lines = [] if mounts else ["COPY wheels/ /tmp/wheels/",
+                               "COPY requirements.txt /tmp/requirements.txt"]
+    if installer == "uv":
+        lines.append("# uv installs the wheels; when it refuses, pip does (uv's reason is logged).")
+    if mounts:
+        lines += ["RUN --mount=type=bind,source=wheels,target=/tmp/wheels \\",
+                  "    --mount=type=bind,source=requirements.txt,target=/tmp/requirements.txt \\",
+                  f"    {command[0]}"]
+    else:
+        lines.append(f"RUN {command[0]}")
+    lines[-1] = " \\\n".join([lines[-1], *command[1:]])
+    return lines
+
+
+def _add_installer(installer: Installer, python_version: str, platforms: Sequence[str],
+                   wheels: Path, log: Log | None) -> tuple[Installer, tuple[str, ...]]:
+    """Put uv's binary beside the wheels; when it cannot be had, pip installs them (and why)."""
+    if installer != "uv":
+        return installer, ()
+    try:
+        link_or_copy(fetch_uv(python_version, platforms, log), wheels / UV_BINARY)
+    except DependencyError as e:
+        return "pip", (f"pip installs the wheels, as uv could not be downloaded: {e}",)
+    return installer, ()
 
 
 def _conda_line(env: Environment) -> str:

@@ -71,13 +71,17 @@ class Wheelhouse:
         """Put the wheels in ``dest``, hard-linked when possible (cheap, same bytes)."""
         dest.mkdir(parents=True, exist_ok=True)
         for wheel in self.files:
-            target = dest / wheel.name
-            if target.exists():
-                continue
-            try:
-                os.link(wheel, target)
-            except OSError:
-                shutil.copy2(wheel, target)
+            link_or_copy(wheel, dest / wheel.name)
+
+
+def link_or_copy(source: Path, target: Path) -> None:
+    """Hard-link ``source`` as ``target`` (a copy across file systems); an existing one stays."""
+    if target.exists():
+        return
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def download(

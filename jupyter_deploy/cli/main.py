@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from jupyter_deploy._version import __version__
+from jupyter_deploy.cli import base_images as base_images_cli
 from jupyter_deploy.cli import compute as compute_cli
 from jupyter_deploy.cli import registry as registry_cli
 from jupyter_deploy.cli import services as services_cli
@@ -81,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     registry_cli.add_parsers(sub)
     workspace_cli.add_parsers(sub)
     compute_cli.add_parsers(sub)
+    base_images_cli.add_parsers(sub)
     return parser
 
 

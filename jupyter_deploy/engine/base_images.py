@@ -4,7 +4,8 @@ Users pre-install slow software once in a base image (the seeds' miniconda sampl
 for every deployment. Building streams the log and ends with one summary line with the elapsed
 time, as ``az acr build`` does. An environment that gives a ``base_dockerfile`` instead of a
 ``base_image`` gets its base built here first, tagged by the hash of the Dockerfile, so a second
-deployment reuses it. Registry credentials are passed to the engine in memory only.
+deployment reuses it. Registry credentials are passed to the engine in memory only. The seeds'
+prebuilt inference images resolve to the offline catalogue's (:mod:`.prebuilt`) here too.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 import docker.errors
 
 from jupyter_deploy.config import LABEL_MANAGED, cache_dir
-from jupyter_deploy.engine import images
+from jupyter_deploy.engine import images, prebuilt
 from jupyter_deploy.engine.client import docker_client, translate_docker_errors
 from jupyter_deploy.errors import ConfigurationError
 from jupyter_deploy.spec.environment import Environment, RegistryCredentials
@@ -89,9 +90,15 @@ def resolve_base(
 ) -> Environment:
     """``env`` with a ``base_image`` to build on: its ``base_dockerfile`` built when it has one.
 
+    The seeds' prebuilt images (``mcr.microsoft.com/azureml/onnxruntime:latest``…), named as the
+    base image or in the base Dockerfile's ``FROM``, are replaced by the offline ones of
+    :mod:`.prebuilt` first (built once when missing), with a line in ``log`` saying so.
+
     Raises:
-        BuildError: the base Dockerfile does not build.
+        ConfigurationError: a seeds' image that cannot be had here, or needs a missing GPU.
+        BuildError: the base Dockerfile (or a prebuilt base) does not build.
     """
+    env = prebuilt.resolve(env, log)
     if not env.base_dockerfile or (env.base_image and images.exists(env.base_image)):
         return env
     digest = hashlib.sha256(env.base_dockerfile.encode()).hexdigest()[:16]

@@ -22,6 +22,7 @@ from jupyter_deploy.errors import (
     ForeignContainerError,
     RegistryNotFoundError,
 )
+from jupyter_deploy.serverext.prebuilt_images import BaseImages
 from jupyter_deploy.serverext.pulls import PullJobs
 from jupyter_deploy.services import inventory
 from jupyter_deploy.services.deployment import Deployment, DeploymentCollection
@@ -44,6 +45,8 @@ class DeployManager:
         self._ttl = ttl
         self._pulls = PullJobs()
         self._catalog: Any = None
+        #: The prebuilt base images' answers (``GET base-images``, ``POST …/build``).
+        self.base_images = BaseImages()
 
     @property
     def catalog(self) -> Any:

@@ -11,7 +11,7 @@ from typing import Any
 
 from jupyter_server.utils import url_path_join
 
-from jupyter_deploy.serverext import handlers
+from jupyter_deploy.serverext import base_images, handlers
 from jupyter_deploy.serverext.manager import DeployManager
 
 ROOT = "jupyter-deploy"
@@ -33,6 +33,8 @@ ROUTES: list[tuple[str, type[handlers.DeployHandler]]] = [
     (r"services", handlers.ServicesHandler),
     (r"services/(?P<ref>[^/]+)/scale", handlers.ScaleHandler),
     (r"services/(?P<ref>[^/]+)/keys", handlers.KeysHandler),
+    (r"base-images", base_images.BaseImagesHandler),
+    (r"base-images/(?P<ref>[^/]+)/build", base_images.BaseImageBuildHandler),
 ]
 
 

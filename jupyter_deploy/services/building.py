@@ -4,18 +4,26 @@
 build context through :func:`write_context` and an image through :func:`build_package`, so the
 engine's answer to "does the base image have conda" is asked in one place and handed to the build
 layer (which never talks to the engine).
+
+Images are built with the engine's BuildKit when it has one, so the wheels reach the install
+step through a bind mount; otherwise (or with ``JUPYTER_DEPLOY_BUILDER=classic``) with the
+classic builder and the portable Dockerfile, the one saved folders always get. Either way the
+build runs with no network, unless conda has to download its packages.
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import Literal
 
 from jupyter_deploy.build.context import BuildContext, write_build_context
+from jupyter_deploy.build.installer import FALLBACK_NOTICE, Installer
 from jupyter_deploy.config import get_config
-from jupyter_deploy.engine import images
+from jupyter_deploy.engine import buildkit, images
 from jupyter_deploy.engine.base_images import (
     engine_architecture,
     has_conda,
@@ -28,17 +36,22 @@ from jupyter_deploy.spec.environment import Environment
 from jupyter_deploy.spec.package import PackageSpec
 
 Log = Callable[[str], None]
+Builder = Literal["buildkit", "classic"]
+#: Set to ``classic`` to build with the classic builder even where BuildKit is available.
+BUILDER_VARIABLE = "JUPYTER_DEPLOY_BUILDER"
 
 
 def _quiet(_: str) -> None:
     """A log that drops lines (the default when the caller wants no output)."""
 
 
-def write_context(spec: PackageSpec, dest: Path, log: Log | None = None) -> BuildContext:
+def write_context(spec: PackageSpec, dest: Path, log: Log | None = None,
+                  installer: Installer = "uv", mounts: bool = False) -> BuildContext:
     """Write ``spec``'s build context into ``dest`` for the engine and base image at hand.
 
     Wheels are picked for the engine's architecture and the base image's Python (unless the
     environment names one); conda is looked for only when conda-only packages are asked for.
+    Without ``mounts`` the Dockerfile is the portable one any ``docker build`` takes.
 
     Raises:
         EntryScriptError, DependencyError, ConfigurationError: bad inputs, before any build.
@@ -50,29 +63,48 @@ def write_context(spec: PackageSpec, dest: Path, log: Log | None = None) -> Buil
             spec = replace(spec, environment=env.with_changes(python_version=found))
     conda = bool(conda_only(env.conda)) and not env.user_managed and has_conda(env)
     return write_build_context(spec, dest, log, base_has_conda=conda,
-                               architecture=engine_architecture())
+                               architecture=engine_architecture(), installer=installer,
+                               mounts=mounts)
 
 
 def build_package(
     spec: PackageSpec, log: Log = _quiet, labels: Mapping[str, str] | None = None,
-    nocache: bool = False,
+    nocache: bool = False, installer: Installer = "uv", builder: Builder | None = None,
 ) -> images.BuiltImage:
     """Write ``spec``'s build context and build it into ``jupyter-deploy/<name>:<content hash>``.
 
     ``nocache`` rebuilds every layer (to measure, or to pick up a changed base image).
+    ``installer`` and ``builder`` pick the install tool and the engine's builder (BuildKit when
+    the engine has it, unless ``JUPYTER_DEPLOY_BUILDER=classic``); the defaults are the fast ones.
 
     Raises:
         EntryScriptError, DependencyError, BuildError, DockerUnavailableError.
     """
     spec = replace(spec, environment=resolve_base(spec.environment, log, labels))
     ensure_base_image(spec.environment, log)
+    mounts = (builder or default_builder()) == "buildkit"
+    # conda downloads its packages during the build; nothing else may reach the network
+    network = None if conda_only(spec.environment.conda) else "none"
     with tempfile.TemporaryDirectory(prefix="jd-context-") as tmp:
-        context = write_context(spec, Path(tmp) / "context", log)
+        context = write_context(spec, Path(tmp) / "context", log, installer, mounts)
         tag = f"jupyter-deploy/{spec.name}:{context.digest}"
         log(f"Building {tag} …")
-        built = images.build(str(context.path), tag, log=log, labels=labels, nocache=nocache)
+        build = buildkit.build if mounts else images.build
+        built = build(str(context.path), tag, log=log, labels=labels, nocache=nocache,
+                      network_mode=network)
+    if FALLBACK_NOTICE in built.log:
+        log("warning: uv could not install the requirements and pip did; uv's reason is in the "
+            "build log above.")
     log(f"Built {tag} in {built.seconds:.1f} s ({built.cached_steps} steps from cache).")
     return built
+
+
+def default_builder() -> Builder:
+    """BuildKit when the engine has it (and ``JUPYTER_DEPLOY_BUILDER`` does not say classic)."""
+    chosen = os.environ.get(BUILDER_VARIABLE, "").strip().lower()
+    if chosen in ("buildkit", "classic"):
+        return "buildkit" if chosen == "buildkit" else "classic"
+    return "buildkit" if buildkit.available() else "classic"
 
 
 def ensure_base_image(env: Environment, log: Log = _quiet) -> None:

@@ -5,20 +5,26 @@ registry) so what the form shows is exactly what ``%%deploy_env`` would have pro
 builds the spec (the spec's own validation reports a bad requirement or variable name) and hands
 it to ``on_save``. The base-image picker is fed by the registries layer's
 :class:`~jupyter_deploy.registry.catalog.Catalog` (workspace registry tags and local images) on the
-worker thread. The password field is masked and never shown back, logged or written.
+worker thread; beside it, a *Prebuilt* menu offers the seeds' inference images (ONNX Runtime,
+the minimal one) by the names the seeds use, which resolve to the offline catalogue's at build
+time, and says what each holds and whether this engine has it built. The password field is
+masked and never shown back, logged or written.
 """
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 
 import ipywidgets as w
 
 from jupyter_deploy.config import get_config
-from jupyter_deploy.errors import RegistryError
+from jupyter_deploy.engine import prebuilt
+from jupyter_deploy.errors import DeployError, RegistryError
 from jupyter_deploy.notebook.display import EnvironmentView
 from jupyter_deploy.registry.catalog import Catalog
 from jupyter_deploy.spec import formats as environment_io
+from jupyter_deploy.spec.base_catalog import CATALOG, PrebuiltBase, lookup
 from jupyter_deploy.spec.environment import Environment, RegistryCredentials
 from jupyter_deploy.widgets.base import Panel, labelled
 
@@ -90,6 +96,12 @@ class EnvironmentPanel(Panel):
         self.refresh_button = w.Button(icon="refresh", tooltip="list base images",
                                        layout=w.Layout(width="3em"))
         self.refresh_button.on_click(lambda _: self.refresh_images())
+        self.prebuilt = w.Dropdown(options=_prebuilt_options(), value="",
+                                   layout=w.Layout(width="28em"))
+        self.prebuilt.observe(lambda change: self._pick_prebuilt(change["new"]), names="value")
+        self.base_image.observe(lambda change: self._follow_base(change["new"]), names="value")
+        self.prebuilt_note = w.HTML("")
+        self._prebuilt_sizes: dict[str, str] = {}
         self.pip = w.Textarea(placeholder="scikit-learn==1.5.2  (one per line)", rows=4)
         self.conda = w.Textarea(placeholder="needs a base image with conda", rows=2)
         self.env_vars = EnvVarTable()
@@ -115,6 +127,7 @@ class EnvironmentPanel(Panel):
                                titles=("Import from a file's text",))
         return (self.title, labelled("Name", self.name),
                 labelled("Base image", w.HBox([self.base_image, self.refresh_button])),
+                labelled("Prebuilt", w.VBox([self.prebuilt, self.prebuilt_note])),
                 labelled("pip", self.pip), labelled("conda", self.conda),
                 labelled("Variables", self.env_vars), private, importer,
                 w.HBox([self.save_button, self.yaml_button]), self.status, self.output)
@@ -189,7 +202,25 @@ class EnvironmentPanel(Panel):
         """List base images (local ones and the workspace registry's tags) in the picker."""
         self.run_in_background("Listing base images", self._image_options, self._set_options)
 
+    def _pick_prebuilt(self, name: str) -> None:
+        """Put the seeds' name of the chosen prebuilt image in the base-image field, and say
+        what it holds."""
+        found = lookup(name) if name else None
+        if not isinstance(found, PrebuiltBase):
+            self.prebuilt_note.value = ""
+            return
+        self.base_image.value = name
+        size = self._prebuilt_sizes.get(found.name, f"not built yet, ≈ {found.approx_size}")
+        self.prebuilt_note.value = (
+            f"<small>{html.escape(found.title)}. Built offline as <code>{found.repository}"
+            f"</code> ({html.escape(size)}) the first time it is used.</small>")
+
+    def _follow_base(self, image: str) -> None:
+        """A base image typed by hand selects its prebuilt entry, or none."""
+        self.prebuilt.value = image if image in _seed_names() else ""
+
     def _image_options(self) -> list[str]:
+        self._prebuilt_sizes = _prebuilt_sizes()
         names = {tag for image in self.catalog.local_images() for tag in image["tags"]}
         for entry in self.catalog.registries():
             if entry.get("reachable"):
@@ -208,6 +239,24 @@ def _registry_images(catalog: Catalog, address: str) -> set[str]:
                 for row in catalog.tags(address, repository)}
     except RegistryError:
         return set()
+
+
+def _prebuilt_options() -> list[tuple[str, str]]:
+    """The menu: nothing, then each prebuilt image as ``name — seeds' name``."""
+    return [("(none)", ""), *((f"{base.name} — {base.seed_name}", base.seed_name)
+                              for base in CATALOG)]
+
+
+def _seed_names() -> set[str]:
+    return {base.seed_name for base in CATALOG}
+
+
+def _prebuilt_sizes() -> dict[str, str]:
+    """``name → size`` of the prebuilt images this engine has (none when it cannot say)."""
+    try:
+        return {i.base.name: i.to_dict()["size"] for i in prebuilt.list_images() if i.built}
+    except DeployError:
+        return {}
 
 
 def _lines(text: str) -> tuple[str, ...]:

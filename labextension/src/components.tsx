@@ -16,7 +16,7 @@ import {
 import * as React from 'react';
 
 import { ContainerAction, DeployModel } from './model';
-import { IContainer, IRegistryState, IService, ITag } from './types';
+import { IBaseImage, IContainer, IRegistryState, IService, ITag } from './types';
 
 export const PAGE = 100;
 
@@ -35,6 +35,10 @@ export interface IActions {
   copyKey(service: IService): Promise<void>;
   /** Put a key-less snippet that scores the service in the clipboard. */
   copyServiceSnippet(service: IService): void;
+  /** Put the `env.docker.base_image = …` line naming a prebuilt base image in the clipboard. */
+  copyBaseImage(image: IBaseImage): void;
+  /** Build a prebuilt base image now, saying how it went. */
+  buildBaseImage(image: IBaseImage): Promise<void>;
 }
 
 export function Section(props: {

@@ -22,12 +22,13 @@ import { LabIcon } from '@jupyterlab/ui-components';
 import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 import { Menu } from '@lumino/widgets';
 
+import { baseImageLine } from './baseImages';
 import { formatSize, IActions } from './components';
 import { createLogViewer } from './logs';
 import { ContainerAction, DEFAULT_INTERVAL, DeployModel, describe } from './model';
 import { maskKey } from './services';
 import { DeploySidebar, SIDEBAR_ID } from './sidebar';
-import { IContainer, IPullJob, IService } from './types';
+import { IBaseImage, IContainer, IPullJob, IService } from './types';
 
 const deployIcon = new LabIcon({
   name: 'jupyter-deploy:containers',
@@ -231,8 +232,31 @@ function makeActions(app: JupyterFrontEnd, model: DeployModel): IActions {
       Notification.info(`Snippet to score ${service.name} copied (it sends the key itself).`, {
         autoClose: 3000
       });
-    }
+    },
+    copyBaseImage(image: IBaseImage): void {
+      void copyToClipboard(baseImageLine(image));
+      Notification.info(
+        `Copied: ${baseImageLine(image)} (built offline as ${image.image} when first used).`,
+        { autoClose: 4000 }
+      );
+    },
+    buildBaseImage: (image: IBaseImage) => buildBaseImage(model, image)
   };
+}
+
+/** Build a prebuilt base image, saying when it starts and how it ended. */
+async function buildBaseImage(model: DeployModel, image: IBaseImage): Promise<void> {
+  Notification.info(`Building the base image ${image.name} (${image.size}) …`, {
+    autoClose: 4000
+  });
+  try {
+    const row = await model.buildBaseImage(image.name);
+    Notification.success(`Base image ${row.name} built: ${row.image} (${row.size}).`, {
+      autoClose: 5000
+    });
+  } catch (error) {
+    Notification.error(describe(error).message, { autoClose: 10000 });
+  }
 }
 
 function addCommands(app: JupyterFrontEnd, model: DeployModel, panel: DeploySidebar): void {

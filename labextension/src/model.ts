@@ -10,6 +10,8 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { DeployRequestError, requestAPI, segment } from './request';
 import {
+  IBaseImage,
+  IBaseImageList,
   IContainer,
   ILocalImage,
   IPullJob,
@@ -20,7 +22,8 @@ import {
   ISettings,
   IStats,
   ITagList,
-  ITagState
+  ITagState,
+  IUnavailableBase
 } from './types';
 
 /** What went wrong with the last refresh, shown instead of the lists. */
@@ -81,6 +84,21 @@ export class DeployModel {
   }
   get images(): ILocalImage[] {
     return this._images;
+  }
+  /** The prebuilt inference base images, and the seeds' ones that cannot be had. */
+  get baseImages(): IBaseImage[] {
+    return this._baseImages;
+  }
+  get unavailableBases(): IUnavailableBase[] {
+    return this._unavailableBases;
+  }
+  /** Why the base images could not be listed (the rest of the panel still is). */
+  get baseImagesError(): string | null {
+    return this._baseImagesError;
+  }
+  /** Names of the base images being built from this page. */
+  get building(): ReadonlySet<string> {
+    return this._building;
   }
   get registries(): IRegistryState[] {
     return this._registries;
@@ -218,6 +236,21 @@ export class DeployModel {
     return answer.status;
   }
 
+  /** Build a prebuilt base image (minutes for the CUDA one); resolves with its new row. */
+  async buildBaseImage(name: string): Promise<IBaseImage> {
+    this._building.add(name);
+    this._changed.emit();
+    try {
+      return await requestAPI<IBaseImage>(`base-images/${segment(name)}/build`, {
+        method: 'POST',
+        body: '{}'
+      });
+    } finally {
+      this._building.delete(name);
+      void this.refreshNow();
+    }
+  }
+
   /** Memory (and CPU when the engine has a previous sample) of one container. */
   async stats(id: string): Promise<IStats> {
     return requestAPI<IStats>(`containers/${segment(id)}/stats`);
@@ -241,12 +274,25 @@ export class DeployModel {
       requestAPI<IContainer[]>('containers'),
       this._loadServices(),
       requestAPI<ILocalImage[]>('images'),
-      this._loadRegistries(settings)
+      this._loadRegistries(settings),
+      this._loadBaseImages()
     ]);
     this._containers = containers;
     this._services = services;
     this._images = images;
     this._registries = registries;
+  }
+
+  /** The base images' rows, or none and the reason (kept apart from the other lists). */
+  private async _loadBaseImages(): Promise<void> {
+    try {
+      const answer = await requestAPI<IBaseImageList>('base-images');
+      this._baseImages = answer.images;
+      this._unavailableBases = answer.unavailable;
+      this._baseImagesError = null;
+    } catch (error) {
+      this._baseImagesError = describe(error).message;
+    }
   }
 
   /** The services, or none and the reason (a swarm that does not answer hides no container). */
@@ -303,6 +349,10 @@ export class DeployModel {
   private _services: IService[] = [];
   private _servicesError: string | null = null;
   private _images: ILocalImage[] = [];
+  private _baseImages: IBaseImage[] = [];
+  private _unavailableBases: IUnavailableBase[] = [];
+  private _baseImagesError: string | null = null;
+  private _building = new Set<string>();
   private _registries: IRegistryState[] = [];
   private _tags = new Map<string, ITagState>();
   private _refreshes = 0;

@@ -11,6 +11,7 @@ import { ReactWidget, refreshIcon, UseSignal } from '@jupyterlab/ui-components';
 import { Message } from '@lumino/messaging';
 import * as React from 'react';
 
+import { BaseImageList } from './baseImages';
 import { ContainerList, ImageList, RegistryList, IActions } from './components';
 import { DeployModel } from './model';
 import { ServiceList } from './services';
@@ -134,6 +135,7 @@ function Body(props: {
           <ServiceList model={model} actions={actions} filter={filter} />
           <ContainerList model={model} actions={actions} filter={filter} />
           <ImageList model={model} filter={filter} />
+          <BaseImageList model={model} actions={actions} filter={filter} />
         </>
       )}
       {model.settings && problem?.title !== 'Server extension missing' && (

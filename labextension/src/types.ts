@@ -128,3 +128,33 @@ export interface IPullJob {
   status: string;
   message: string;
 }
+
+/** One prebuilt inference base image (`GET base-images`), as `base-images ls --json` gives it. */
+export interface IBaseImage {
+  name: string;
+  /** The local tag it is (or will be) built as. */
+  image: string;
+  /** The seeds' image names it stands in for (what `env.docker.base_image` names). */
+  stands_for: string[];
+  inside: string;
+  requirements: string[];
+  packages: string;
+  built: boolean;
+  size_bytes: number | null;
+  /** The measured size when built, else the expected one (`≈ …`). */
+  size: string;
+  /** It needs an engine that gives containers an NVIDIA GPU. */
+  gpu: boolean;
+}
+
+/** A seeds' image that cannot be had here, and what to use instead. */
+export interface IUnavailableBase {
+  name: string;
+  reason: string;
+  instead: string;
+}
+
+export interface IBaseImageList {
+  images: IBaseImage[];
+  unavailable: IUnavailableBase[];
+}

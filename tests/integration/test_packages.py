@@ -90,7 +90,8 @@ def test_editing_score_py_reuses_every_dependency_layer(
     text = "\n".join(log)
     install_step = text.index("-r /tmp/requirements.txt")
     assert "Using cache" in text[install_step:install_step + 400]
-    assert text.count("Using cache") >= 6
+    # (BuildKit lists only the steps that do work; the classic builder lists every one)
+    assert text.count("Using cache") >= 3
 
 
 def test_the_same_inputs_give_the_same_tag(a_workspace: Workspace, a_spec: PackageSpec,

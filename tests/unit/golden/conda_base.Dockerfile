@@ -3,10 +3,10 @@
 FROM 127.0.0.1:5000/base/miniconda:4
 LABEL jupyter_deploy.managed="true" jupyter_deploy.package="mymodel"
 RUN conda install -y -c conda-forge "numpy=2.1" && conda clean -afy
-RUN python3 -m venv --system-site-packages --without-pip /opt/jupyter-deploy/venv
 COPY wheels/ /tmp/wheels/
 COPY requirements.txt /tmp/requirements.txt
-RUN /opt/jupyter-deploy/venv/bin/python "$(ls /tmp/wheels/pip-*.whl)/pip" install --no-index --no-cache-dir --disable-pip-version-check --find-links /tmp/wheels -r /tmp/requirements.txt \
+# uv installs the wheels; when it refuses, pip does (uv's reason is logged).
+RUN sh /tmp/wheels/install.sh uv /opt/jupyter-deploy/venv -r /tmp/requirements.txt \
  && /opt/jupyter-deploy/venv/bin/python /tmp/wheels/strip_debug.py uvloop httptools \
  && rm -rf /tmp/wheels
 ENV LANG="C.UTF-8" \
