@@ -23,7 +23,7 @@ from typing import Literal
 from jupyter_deploy.build.context import BuildContext, write_build_context
 from jupyter_deploy.build.installer import FALLBACK_NOTICE, Installer
 from jupyter_deploy.config import get_config
-from jupyter_deploy.engine import buildkit, images
+from jupyter_deploy.engine import buildkit, images, prebuilt
 from jupyter_deploy.engine.base_images import (
     engine_architecture,
     has_conda,
@@ -53,10 +53,14 @@ def write_context(spec: PackageSpec, dest: Path, log: Log | None = None,
     environment names one); conda is looked for only when conda-only packages are asked for.
     Without ``mounts`` the Dockerfile is the portable one any ``docker build`` takes.
 
+    The seeds' prebuilt image names become the offline catalogue's (built when missing), so a
+    saved folder names an image this engine has.
+
     Raises:
         EntryScriptError, DependencyError, ConfigurationError: bad inputs, before any build.
     """
-    env = spec.environment
+    env = prebuilt.resolve(spec.environment, log or _quiet)
+    spec = replace(spec, environment=env)
     if not env.user_managed and env.python_version is None and images.exists(env.base_image):
         found = python_version(env.base_image)
         if found:
