@@ -15,9 +15,7 @@ def _cmd_ls(args: argparse.Namespace) -> None:
 
 
 def _cmd_attach(args: argparse.Namespace) -> None:
-    kind = args.kind or ("swarm" if args.name == "swarm" else None)
-    if kind is None:
-        kind = "kubernetes" if args.context else "swarm"
+    kind = args.kind or ("kubernetes" if args.context and args.name != "swarm" else "swarm")
     spec = ComputeTargets(workspace_of(args)).attach(args.name, kind, args.context,
                                                      args.namespace, print, args.registry)
     print(f"Attached {spec.name!r} ({spec.kind}): deploy with --ct {spec.name}")

@@ -154,8 +154,9 @@ class LocalTarget:
             )
 
     def replica_counts(self, instance: Container) -> tuple[int, int]:
-        """One container: ``(1, 1)`` when it answers, else ``(0, 1)``."""
-        return (1 if self.state(instance, "/") == "Healthy" else 0), 1
+        """One container: ``(1, 1)`` while it runs, else ``(0, 1)`` (the engine's view only:
+        :meth:`state` is the one that probes the server, so a listing probes it once)."""
+        return (1 if self.status(instance) == "running" else 0), 1
 
     def get_keys(self, instance: Container) -> tuple[str, str]:
         """Local services have no keys.

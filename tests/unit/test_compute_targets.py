@@ -17,8 +17,8 @@ from jupyter_deploy.targets.swarm import SwarmTarget
 from jupyter_deploy.targets.swarm.service_spec import (
     endpoint,
     mesh_port,
+    pullable,
     refuse_unsupported,
-    versioned,
 )
 
 KUBECONFIG = """apiVersion: v1
@@ -117,10 +117,10 @@ def test_every_interface_is_published_through_the_mesh_only_when_asked_with_keys
 
 
 def test_a_multi_node_swarm_needs_an_image_from_a_registry() -> None:
-    assert versioned("jupyter-deploy/m:abc", "m", 1) == "jupyter-deploy/m:abc"
-    assert versioned("127.0.0.1:5000/m:abc", "m", 3) == "127.0.0.1:5000/m:abc"
+    assert pullable("jupyter-deploy/m:abc", "m", 1) == "jupyter-deploy/m:abc"
+    assert pullable("127.0.0.1:5000/m:abc", "m", 3) == "127.0.0.1:5000/m:abc"
     with pytest.raises(ConfigurationError, match=r"3 nodes.*push it to a registry"):
-        versioned("jupyter-deploy/m:abc", "m", 3)
+        pullable("jupyter-deploy/m:abc", "m", 3)
 
 
 def test_replicas_below_one_are_refused_on_the_command_line(

@@ -57,9 +57,10 @@ def refuse_unsupported(config: ClusterConfig) -> None:
             + ": leave them out for swarm.")
 
 
-def versioned(image: str, name: str, nodes: int) -> str:
-    """The image reference tasks start from: unique per content (so a rollback finds the old
-    one), and pullable by every node of a multi-node swarm.
+def pullable(image: str, name: str, nodes: int) -> str:
+    """``image``, once it is known that every node can start it: on one node any local image,
+    on several only one from a registry. (Images built here are tagged by their content, so a
+    rollback still finds the previous version under its own tag.)
 
     Raises:
         ConfigurationError: a multi-node swarm and an image only this engine has.

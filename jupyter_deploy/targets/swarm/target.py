@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import requests
 from docker.models.services import Service
 from docker.types import RestartPolicy, ServiceMode
 
@@ -114,7 +115,7 @@ class SwarmTarget:
         service_spec.refuse_unsupported(config)
         info = swarm.require_manager()
         name = options.name
-        ref = service_spec.versioned(image, name, info.nodes)
+        ref = service_spec.pullable(image, name, info.nodes)
         owner = {LABEL_OWNER: name, LABEL_MANAGED: "true", **_test_labels(options.labels)}
         network = swarm.ensure_network(f"jd-net-{name}", owner)
         refs = keys.make_keys(name, config, owner) if config.auth_enabled else []
@@ -147,7 +148,7 @@ class SwarmTarget:
             ContainerError: the new version failed and the previous one is serving again.
         """
         info = swarm.require_manager()
-        ref = service_spec.versioned(image, instance.name, info.nodes)
+        ref = service_spec.pullable(image, instance.name, info.nodes)
         refs = keys.secret_refs(instance)
         log(f"Rolling update of {instance.name!r} to {ref} (new task first, rollback on "
             "failure) …")
@@ -273,22 +274,20 @@ class SwarmTarget:
         """``(healthy, desired)`` replicas, freshly read."""
         with translate_docker_errors(f"reading swarm service {instance.name!r}"):
             instance.reload()
-        desired = swarm.replicas(instance)
-        healthy = sum(1 for v in swarm.task_views(instance)
-                      if v.state == "running" and v.desired == "running" and v.health == "healthy")
-        return healthy, desired
+        return _healthy(swarm.task_views(instance)), swarm.replicas(instance)
 
     def state(self, instance: Service, health_path: str) -> str:
         """Healthy when every replica is; Transitioning while an update or start is under way."""
         if swarm.find_service(instance.name) is None:
             return "Deleted"
-        healthy, desired = self.replica_counts(instance)
+        rollout = swarm.rollout(instance).state  # (reads the service afresh)
+        desired = swarm.replicas(instance)
         if desired == 0:
             return "Stopped"
-        rollout = swarm.rollout(instance).state
+        views = [v for v in swarm.task_views(instance) if v.desired == "running"]
+        healthy = _healthy(views)
         if healthy >= desired and rollout in ("", "completed", "rollback_completed"):
             return "Healthy"
-        views = [v for v in swarm.task_views(instance) if v.desired == "running"]
         if rollout in ("updating", "rollback_started") or any(
                 v.state in ("new", "pending", "assigned", "accepted", "preparing", "starting")
                 or v.health == "starting" for v in views):
@@ -336,10 +335,13 @@ class SwarmTarget:
         while True:
             if log is not None:
                 seen = _stream(instance, since, seen, log)
-            healthy, desired = self.replica_counts(instance)
+            with translate_docker_errors(f"reading swarm service {instance.name!r}"):
+                instance.reload()
+            views, desired = swarm.task_views(instance), swarm.replicas(instance)
+            healthy = _healthy(views)
             if healthy >= desired > 0 and _answers(url):
                 return
-            failed = [v for v in swarm.task_views(instance) if v.state in ("failed", "rejected")]
+            failed = [v for v in views if v.state in ("failed", "rejected")]
             if len(failed) >= max(2, desired) and not healthy:
                 logs = self.logs(instance, 60)
                 raise ContainerError(
@@ -420,9 +422,13 @@ def _stream(instance: Service, since: float | None, seen: int, log: Log) -> int:
     return max(seen, len(lines))
 
 
-def _answers(url: str) -> bool:
-    import requests
+def _healthy(views: Sequence[swarm.TaskView]) -> int:
+    """How many of the tasks run, are meant to, and pass their health check."""
+    return sum(1 for v in views
+               if v.state == "running" and v.desired == "running" and v.health == "healthy")
 
+
+def _answers(url: str) -> bool:
     try:
         return requests.get(url, timeout=1.0).status_code == 200
     except requests.RequestException:
