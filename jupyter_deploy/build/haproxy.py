@@ -45,10 +45,14 @@ def config(b: Balancing) -> str:
     return "\n".join([
         "global",
         "    maxconn 4096",
-        "    log stdout format raw local0 notice",
+        "    log stdout format raw local0 info",
         "defaults",
         "    mode http",
         "    log global",
+        # The load balancer's log (`docker logs jd-lb-<service>`) has the requests that failed,
+        # not the ones that went well.
+        "    option httplog",
+        "    option dontlog-normal",
         "    option dontlognull",
         "    timeout connect 2s",
         "    timeout client 120s",

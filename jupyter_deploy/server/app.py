@@ -73,6 +73,9 @@ class ScoringApp:
         # Seeded here, in the worker (after any fork), so workers never hand out the same ids.
         self.ids = RequestIds()
         self.protocols = protocol_routes.ProtocolRoutes(script, settings)
+        #: Set on SIGTERM when the server drains: the health route answers 503 and every answer
+        #: closes its connection, while requests are still served.
+        self.draining = False
         entry.install_time_limit()
 
     def respond(self, request: entry.Request) -> Answer | Awaitable[Answer]:
@@ -131,8 +134,9 @@ class ScoringApp:
             return self._score(request)
         if path in (protocol.HEALTH_PATH, protocol.SWAGGER_PATH) and method in ("GET", "HEAD"):
             if path == protocol.HEALTH_PATH:
-                return 200, protocol.HEALTHY_BODY.encode(), [(b"content-type", b"text/html; "
-                                                              b"charset=utf-8")]
+                status, body = (503, protocol.DRAINING_BODY) if self.draining else \
+                    (200, protocol.HEALTHY_BODY)
+                return status, body.encode(), [(b"content-type", b"text/html; charset=utf-8")]
             return self._swagger(request)
         if path in (protocol.HEALTH_PATH, protocol.SWAGGER_PATH):
             return _error(405, METHOD_NOT_ALLOWED)

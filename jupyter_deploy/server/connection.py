@@ -246,7 +246,7 @@ class ScoringProtocol(asyncio.Protocol):
         if self._gone():
             return
         status, body, headers = answer
-        keep_alive = keep_alive and not self.closing
+        keep_alive = keep_alive and not self.closing and not self.app.draining
         parts = [status_line(status)]
         for name, value in (*self.state.default_headers, *headers):
             parts += (name, b": ", value, b"\r\n")

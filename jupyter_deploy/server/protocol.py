@@ -47,6 +47,9 @@ ENV_MAX_BODY = "JD_MAX_BODY_BYTES"
 ENV_SERVICE_NAME = "SERVICE_NAME"
 #: Comma-separated files holding the bearer keys requests must carry (unset: no keys needed).
 ENV_AUTH_KEY_FILES = "JD_AUTH_KEY_FILES"
+#: Seconds the server keeps serving after SIGTERM while its health route answers 503, so a load
+#: balancer stops sending it requests before it closes any connection (unset: no drain).
+ENV_DRAIN_SECONDS = "JD_DRAIN_SECONDS"
 ENV_EXTRA_REQUIREMENTS = "AZUREML_EXTRA_REQUIREMENTS_TXT"
 ENV_EXTRA_LIB_PATH = "AZUREML_EXTRA_PYTHON_LIB_PATH"
 #: Where the deploy step mounts the wheels pre-downloaded for ``AZUREML_EXTRA_REQUIREMENTS_TXT``.
@@ -68,6 +71,7 @@ HEALTH_PATH = "/"
 SCORE_PATH = "/score"
 SWAGGER_PATH = "/swagger.json"
 HEALTHY_BODY = "Healthy"
+DRAINING_BODY = "Draining"
 
 #: Request-id headers, echoed or generated, and the per-request answer headers.
 REQUEST_ID = "x-request-id"

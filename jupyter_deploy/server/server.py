@@ -194,10 +194,18 @@ def _serve_one(uvicorn: Any, settings: Settings, sock: socket.socket,
                keys: auth.KeyFiles | None) -> None:
     # loop="auto" is uvloop wherever it is installed (every image; the host on Linux/macOS);
     # connections are ScoringProtocol's (httptools parsing, one write per answer).
-    config = uvicorn.Config(prepare(settings, keys), http=ScoringProtocol, loop="auto",
+    app = prepare(settings, keys)
+    config = uvicorn.Config(app, http=ScoringProtocol, loop="auto",
                             proxy_headers=False, server_header=False,
                             lifespan="off", access_log=False, log_config=None,
                             log_level=settings.log_level.lower(), timeout_keep_alive=30)
+    if settings.drain_seconds:
+        try:
+            from .draining import DrainingServer
+        except ImportError:  # pragma: no cover - run as a plain script
+            from draining import DrainingServer  # type: ignore[no-redef]
+        DrainingServer(config, app, settings.drain_seconds).run(sockets=[sock])
+        return
     uvicorn.Server(config).run(sockets=[sock])
 
 

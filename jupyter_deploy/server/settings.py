@@ -36,6 +36,8 @@ class Settings:
     max_body: int = protocol.DEFAULT_MAX_BODY
     server_version: str = ""
     auth_key_files: tuple[str, ...] = ()
+    #: Seconds of serving on after SIGTERM, health route down (see :mod:`draining`).
+    drain_seconds: int = 0
     #: The model's name and version in the Open Inference Protocol (see :func:`model_version`).
     model_name: str = ""
     model_version: str = "1"
@@ -71,6 +73,8 @@ class Settings:
                              protocol.DEFAULT_MAX_BODY, 1, 2**40),
             server_version=_server_version(env),
             auth_key_files=_items(env.get(protocol.ENV_AUTH_KEY_FILES, "")),
+            drain_seconds=_number(protocol.ENV_DRAIN_SECONDS, env.get(protocol.ENV_DRAIN_SECONDS),
+                                  0, 0, 300),
             model_name=env.get(protocol.ENV_SERVICE_NAME) or _stem(
                 env.get(protocol.ENV_ENTRY_SCRIPT) or "score.py"),
             model_version=model_version(env.get(protocol.ENV_MODEL_DIR, "")),

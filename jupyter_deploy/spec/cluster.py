@@ -38,6 +38,14 @@ __all__ = ["COMPUTE_TYPES", "MASK", "SETTINGS", "AutoScale", "ClusterConfig", "L
            "LocalDeployConfig", "describe", "load_deployment_config", "parse_deployment_config",
            "unsupported"]
 
+#: Seconds a replica on a cluster target keeps serving after it is told to stop, its health
+#: route down (the server's drain, ``JD_DRAIN_SECONDS``): longer than a load balancer takes to
+#: take it out of rotation — HAProxy's check fails twice 1 s apart, a Kubernetes endpoint goes
+#: within a second or two — so no request meets a connection the replica closed.
+DRAIN_SECONDS = 4
+#: Seconds a replica has to finish after its drain before it is killed.
+STOP_GRACE_SECONDS = DRAIN_SECONDS + 10
+
 
 @dataclass(frozen=True, repr=False)
 class ClusterConfig:

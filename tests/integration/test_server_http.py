@@ -13,6 +13,7 @@ import json
 import signal
 import socket
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -246,3 +247,30 @@ def test_graceful_shutdown_delivers_the_answer_in_flight(tmp_path: Path) -> None
         assert running.process.wait(30) in (0, -signal.SIGTERM)
         client.close()
         health.close()
+
+
+def test_a_draining_server_serves_on_with_its_health_route_down(tmp_path: Path) -> None:
+    # Given a server with a drain, and a kept-alive connection a load balancer holds to it
+    script = write_score_py(tmp_path, "1.0")
+    with serving("ours", script, env={"JD_DRAIN_SECONDS": "2"}) as running:
+        kept = Client(running.port)
+        kept.send(post())
+        assert kept.reply().status == 200
+        # When it is told to stop
+        started = time.monotonic()
+        running.process.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        # Then the health route says it is going, on a connection it then closes
+        health = Client(running.port)
+        health.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        reply = health.reply()
+        assert (reply.status, reply.body) == (503, b"Draining")
+        assert reply.headers["connection"] == "close"
+        # And a request on the kept connection is still answered, and that connection closed
+        kept.send(post())
+        reply = kept.reply()
+        assert reply.status == 200 and json.loads(reply.body) == pytest.approx(1.0)
+        assert reply.headers["connection"] == "close" and kept.closed_by_server()
+        # And the server stops once the drain is over, not before
+        assert running.process.wait(30) in (0, -signal.SIGTERM)
+        assert time.monotonic() - started >= 2

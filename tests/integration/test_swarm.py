@@ -28,10 +28,16 @@ ROWS = {"data": [[1, 2], [3, 4]]}
 
 
 class ScoringLoop:
-    """A client scoring through the load balancer in a thread, keeping every answer."""
+    """A client scoring through the load balancer in a thread, keeping every answer.
+
+    Each failure is kept with the step the test was at (``phase``) and when, so a failure names
+    the change it came with.
+    """
 
     def __init__(self, url: str, key: str) -> None:
         self.url, self.key = url, key
+        self.phase = "steady"
+        self._start = time.monotonic()
         self.answers: list[float] = []
         self.failures: list[str] = []
         self.replicas: set[str] = set()
@@ -53,14 +59,17 @@ class ScoringLoop:
             try:
                 r = session.post(self.url, json=ROWS, timeout=10)
             except requests.RequestException as e:
-                self.failures.append(repr(e))
+                self._fail(repr(e))
                 continue
             if r.status_code != 200:
-                self.failures.append(f"{r.status_code} {r.text[:200]}")
+                self._fail(f"{r.status_code} {r.text[:200]}")
             else:
                 self.answers.append(r.json())
                 self.replicas.add(r.headers.get(REPLICA_HEADER, "?"))
             time.sleep(0.02)
+
+    def _fail(self, what: str) -> None:
+        self.failures.append(f"{self.phase} +{time.monotonic() - self._start:.1f}s: {what}")
 
 
 def _made_for(name: str) -> dict[str, list[str]]:
@@ -122,18 +131,21 @@ def test_a_swarm_service_lives_its_whole_life_without_a_failed_request(
             line.split(" ", 2)[0] + " |" for line in logs.splitlines()}
 
         # When a good update rolls out while the client scores
+        loop.phase = "update"
         service.update(entry_script=write_score_py(tmp_path, "2.0"))
         # Then it answers the new version
         assert service.score(ROWS).value == pytest.approx(2.0)
 
         # When a bad update (init() crashes) rolls out
         broken = write_score_py(tmp_path, "3.0", init="raise RuntimeError('bad weights')")
+        loop.phase = "bad update"
         with pytest.raises(ContainerError, match="rolled back"):
             service.update(entry_script=broken)
         # Then swarm rolled it back and the previous version answers
         assert service.score(ROWS).value == pytest.approx(2.0)
 
         # When the primary key is renewed (the loop uses the secondary one)
+        loop.phase = "regen key"
         service.regen_key("Primary")
         new_primary, same_secondary = service.get_keys()
         assert new_primary != primary and same_secondary == secondary
@@ -143,12 +155,13 @@ def test_a_swarm_service_lives_its_whole_life_without_a_failed_request(
 
         # When it scales 2 -> 3 -> 1
         for count in (3, 1):
+            loop.phase = f"scale to {count}"
             service.scale(count)
             service.wait_until_ready()
             assert service.replicas == (count, count)
         time.sleep(0.5)
     # Then the client, using the secondary key all along, saw no failed request
-    assert loop.failures == [], loop.failures[:5]
+    assert loop.failures == [], (loop.failures[:5], lb.logs(tail=20).decode())
     assert all(min(abs(a - 1.0), abs(a - 2.0)) < 1e-9 for a in loop.answers)
     assert len(loop.answers) > 50
 

@@ -22,7 +22,7 @@ import yaml
 from jupyter_deploy.config import LABEL_MANAGED
 from jupyter_deploy.errors import ConfigurationError
 from jupyter_deploy.server import protocol
-from jupyter_deploy.spec.cluster import ClusterConfig
+from jupyter_deploy.spec.cluster import DRAIN_SECONDS, STOP_GRACE_SECONDS, ClusterConfig
 from jupyter_deploy.spec.record import LABEL_CLUSTER
 
 Manifest = dict[str, Any]
@@ -135,7 +135,8 @@ def _probes(config: ClusterConfig) -> dict[str, dict[str, Any]]:
 
 def _container(name: str, image: str, config: ClusterConfig, env: Mapping[str, str]
                ) -> dict[str, Any]:
-    variables = {protocol.ENV_TIMEOUT_MS: str(config.scoring_timeout_ms), **env}
+    variables = {protocol.ENV_TIMEOUT_MS: str(config.scoring_timeout_ms),
+                 protocol.ENV_DRAIN_SECONDS: str(DRAIN_SECONDS), **env}
     if config.auth_enabled:
         variables[protocol.ENV_AUTH_KEY_FILES] = ",".join(KEY_FILES)
     container: dict[str, Any] = {
@@ -155,7 +156,7 @@ def deployment(name: str, image: str, config: ClusterConfig, env: Mapping[str, s
     kept, notes = split_labels(name, labels)
     notes[LABEL_CLUSTER] = json.dumps(config.to_json(), sort_keys=True)  # keys masked
     pod: dict[str, Any] = {"containers": [_container(name, image, config, env)],
-                           "terminationGracePeriodSeconds": 10}
+                           "terminationGracePeriodSeconds": STOP_GRACE_SECONDS}
     if config.auth_enabled:
         # Both keys listed: a pod does not start until the Secret holds them (fail closed).
         pod["volumes"] = [{"name": "keys", "secret": {

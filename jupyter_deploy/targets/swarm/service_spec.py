@@ -25,7 +25,7 @@ from jupyter_deploy.engine.client import docker_client, translate_docker_errors
 from jupyter_deploy.engine.containers import RunOptions, free_port
 from jupyter_deploy.errors import ConfigurationError
 from jupyter_deploy.server import protocol
-from jupyter_deploy.spec.cluster import ClusterConfig, describe, unsupported
+from jupyter_deploy.spec.cluster import DRAIN_SECONDS, ClusterConfig, describe, unsupported
 from jupyter_deploy.spec.reference import ImageReference
 
 #: What the swarm target honours of a :class:`ClusterConfig`; anything else is refused by name.
@@ -75,11 +75,14 @@ def pullable(image: str, name: str, nodes: int) -> str:
 
 def environment(image: str, options: RunOptions, refs: Sequence[SecretReference]
                  ) -> list[str]:
-    """The options' variables, a PATH (swarm tasks get none by default) and the key files."""
+    """The options' variables, a PATH (swarm tasks get none by default), the drain (so a
+    stopping task leaves the load balancer before it closes a connection) and the key files."""
     env = dict(options.env)
     env.setdefault("PATH", image_path(image))
+    env.setdefault(protocol.ENV_DRAIN_SECONDS, str(DRAIN_SECONDS))
     if refs:
-        env["JD_AUTH_KEY_FILES"] = ",".join(f"/run/secrets/{r['File']['Name']}" for r in refs)
+        files = (f"/run/secrets/{r['File']['Name']}" for r in refs)
+        env[protocol.ENV_AUTH_KEY_FILES] = ",".join(files)
     return [f"{k}={v}" for k, v in env.items()]
 
 

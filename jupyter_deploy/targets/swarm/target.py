@@ -39,7 +39,7 @@ from jupyter_deploy.errors import (
     ContainerError,
     ContainerNotReadyError,
 )
-from jupyter_deploy.spec.cluster import ClusterConfig
+from jupyter_deploy.spec.cluster import STOP_GRACE_SECONDS, ClusterConfig
 from jupyter_deploy.spec.record import LABEL_CLUSTER
 from jupyter_deploy.targets.swarm import keys, service_spec
 from jupyter_deploy.targets.swarm.service_spec import NS
@@ -130,7 +130,7 @@ class SwarmTarget:
             update_config=service_spec.rolling(config), rollback_config=service_spec.rollback(),
             restart_policy=RestartPolicy(condition="any", delay=NS),
             endpoint_spec=service_spec.endpoint(config, options.port), secrets=refs,
-            stop_grace_period=10 * NS)
+            stop_grace_period=STOP_GRACE_SECONDS * NS)
         if config.publish_all_interfaces:
             log(f"{name!r} is published on every interface of every node through the routing "
                 "mesh (it needs IPVS in each node's kernel).")
