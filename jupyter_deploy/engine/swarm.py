@@ -196,31 +196,42 @@ def _health(container_id: str) -> str:
 
 def service_logs(service: Service, lines: int | None = None, since: float | None = None
                  ) -> Iterator[tuple[str, str, str]]:
-    """``(timestamp, replica, text)`` for each log line of every task, oldest first.
+    """``(timestamp, replica, text)`` for each log line of every task, oldest first; ``lines``
+    is the most lines of each task.
 
-    docker-py's ``Service.logs`` drops nothing but names no replica; ``details=True`` makes the
-    engine prefix each line with the task's id, which is mapped to ``name.slot``.
+    Each task is read on its own (the engine's ``/tasks/<id>/logs``, which docker-py does not
+    wrap) rather than through the service's log call: that call waits forever, with nothing to
+    cut it short, for a task that never had a container — a task a rolling update made and the
+    engine shut down before creating its container, as a rollback does. Such tasks have no log
+    and are skipped.
     """
-    slots = {t.get("ID", ""): f"{service.name}.{t.get('Slot', '?')}" for t in tasks(service)}
-    kwargs: dict[str, Any] = {"stdout": True, "stderr": True, "timestamps": True,
-                              "details": True, "tail": "all" if lines is None else lines}
-    if since is not None:
-        kwargs["since"] = int(since)
-    with translate_docker_errors(f"reading the log of {service.name!r}"):
-        raw = b"".join(service.logs(**kwargs)).decode("utf-8", "replace")
-    found = [_parse_line(line, slots) for line in raw.splitlines() if line.strip()]
+    found: list[tuple[str, str, str]] = []
+    for task in tasks(service):
+        if not (task.get("Status", {}).get("ContainerStatus") or {}).get("ContainerID"):
+            continue
+        replica = f"{service.name}.{task.get('Slot', '?')}"
+        for line in _task_log(task["ID"], lines, since).splitlines():
+            if line.strip():
+                stamp, _, text = line.partition(" ")
+                found.append((stamp, replica, text))
     yield from sorted(found, key=lambda entry: entry[0])
 
 
-def _parse_line(line: str, slots: Mapping[str, str]) -> tuple[str, str, str]:
-    """Split ``<timestamp> <details> <text>`` (the engine's order with both asked for)."""
-    stamp, _, rest = line.partition(" ")
-    details, _, text = rest.partition(" ")
-    if "com.docker.swarm" not in details:  # an engine that wrote no details
-        details, text = "", rest
-    fields = dict(part.split("=", 1) for part in details.split(",") if "=" in part)
-    task = fields.get("com.docker.swarm.task.id", "")
-    return stamp, slots.get(task, f"task {task[:12]}" if task else "?"), text
+def _task_log(task_id: str, lines: int | None, since: float | None) -> str:
+    """One task's log, stdout and stderr, each line after its timestamp."""
+    params: dict[str, Any] = {"stdout": True, "stderr": True, "timestamps": True,
+                              "tail": "all" if lines is None else lines}
+    if since is not None:
+        params["since"] = int(since)
+    api = docker_client().api
+    with translate_docker_errors(f"reading the log of swarm task {task_id[:12]}"):
+        try:
+            response = api._get(api._url("/tasks/{0}/logs", task_id), params=params,
+                                stream=True)
+            chunks = api._get_result_tty(True, response, False)  # tasks run without a TTY
+            return b"".join(chunks).decode("utf-8", "replace")
+        except docker.errors.NotFound:  # the task went away meanwhile
+            return ""
 
 
 # -- secrets and networks ----------------------------------------------------------------------

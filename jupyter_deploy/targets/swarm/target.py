@@ -313,7 +313,8 @@ class SwarmTarget:
 
     def logs(self, instance: Service, lines: int | None = None) -> str:
         """Every replica's log merged in time order, each line named by its replica."""
-        merged = [f"{replica} | {text}" for _, replica, text in swarm.service_logs(instance)]
+        merged = [f"{replica} | {text}"
+                  for _, replica, text in swarm.service_logs(instance, lines)]
         return "\n".join(merged[-lines:] if lines else merged)
 
     def log_position(self, instance: Service) -> str:
