@@ -8,16 +8,16 @@ logs it — and leaves the shape of the answer (or of the error) to each protoco
 
 from __future__ import annotations
 
-import json
 import logging
 import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 try:
-    from . import aml, entry
+    from . import aml, codec, entry
 except ImportError:  # pragma: no cover - run as a plain script
     import aml  # type: ignore[no-redef]
+    import codec  # type: ignore[no-redef]
     import entry  # type: ignore[no-redef]
 
 log = logging.getLogger("azmlinfsrv")
@@ -28,22 +28,8 @@ JSON = b"application/json"
 JSON_HEADERS: Headers = [(b"content-type", JSON)]
 
 
-def _default(value: Any) -> Any:
-    if hasattr(value, "to_dict") and hasattr(value, "columns"):  # a DataFrame
-        return value.to_dict(orient="records")
-    for attr in ("tolist", "item", "isoformat"):
-        if hasattr(value, attr):
-            return getattr(value, attr)()
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
-
-
-# One encoder for every answer: json.dumps(value, default=…) builds a new one per call.
-_ENCODER = json.JSONEncoder(default=_default)
-
-
-def to_json(value: Any) -> bytes:
-    """``run()``'s answer as JSON; numpy and pandas values through their own conversions."""
-    return _ENCODER.encode(value).encode()
+#: ``run()``'s answer as JSON bytes; numpy and pandas values through their own conversions.
+to_json = codec.dumps
 
 
 def json_answer(status: int, value: Any) -> Answer:
@@ -123,7 +109,7 @@ def unwrap_response(value: Any) -> Any:
         raise RunFailed(f"run() answered status {value.status_code}: "
                         f"{body[:300].decode('utf-8', 'replace')}")
     try:
-        return json.loads(body)
+        return codec.loads(body)
     except ValueError:
         raise RunFailed("run() answered with a response that is not JSON, which only /score "
                         "can send.") from None

@@ -139,6 +139,7 @@ class GuardedApp(ScoringApp):
     def __init__(self, script: entry.UserScript, settings: Settings, keys: KeyFiles) -> None:
         super().__init__(script, settings)
         self.keys = keys
+        self.plain = False  # every request through _route, where the key is checked
 
     def _route(self, request: entry.Request) -> Answer | Awaitable[Answer]:
         if (request.method, request.path) in OPEN:

@@ -49,12 +49,24 @@ log = logging.getLogger("azmlinfsrv")
 #: Request line plus headers beyond this many bytes get 431 (gunicorn's default is 8190 per
 #: field and 100 fields; llhttp itself sets no limit).
 HEADER_BYTES_LIMIT = 64 * 1024
+HEADERS_TOO_LARGE = f"Request headers are larger than {HEADER_BYTES_LIMIT} bytes."
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-_STATUS_LINES = {s.value: f"HTTP/1.1 {s.value} {s.phrase}\r\n".encode() for s in http.HTTPStatus}
+_STATUS_LINES = {s.value: f"HTTP/1.1 {s.value} {s.phrase}".encode() for s in http.HTTPStatus}
+_COLON = b": ".join
 
 
 def status_line(status: int) -> bytes:
-    return _STATUS_LINES.get(status) or f"HTTP/1.1 {status} \r\n".encode()
+    """The status line, without its CRLF."""
+    return _STATUS_LINES.get(status) or f"HTTP/1.1 {status} ".encode()
+
+
+def _target(url: bytes) -> tuple[str, bytes]:
+    """The decoded path and the raw query of a request target."""
+    if url[:1] == b"/" and b"?" not in url and b"%" not in url and b"#" not in url:
+        return url.decode("latin-1"), b""  # what parse_url would find, sooner
+    parsed = httptools.parse_url(url)
+    path = parsed.path.decode("latin-1")
+    return unquote(path) if "%" in path else path, parsed.query or b""
 
 
 class ScoringProtocol(asyncio.Protocol):
@@ -77,6 +89,8 @@ class ScoringProtocol(asyncio.Protocol):
         self.size = 0
         self.header_bytes = 0
         self.refused = False  # answered early (413, 431): ignore the rest of it
+        self.length, self.expect = -1, b""  # its Content-Length and Expect
+        self.last_url, self.last_target = b"", ("", b"")  # the previous request's URL, parsed
         # The connection
         self.pending: collections.deque[tuple[entry.Request, bool]] = collections.deque()
         # An async run() being awaited, or a streamed answer being sent
@@ -146,36 +160,35 @@ class ScoringProtocol(asyncio.Protocol):
         self.url = b""
         self.headers = []
         self.body = []
-        self.size = 0
-        self.header_bytes = 0
+        self.size = self.header_bytes = 0
+        self.length, self.expect = -1, b""
         self.refused = False
 
     def on_url(self, url: bytes) -> None:
         self.url += url
-        self._count_header_bytes(len(url))
+        self.header_bytes += len(url)
+        if self.header_bytes > HEADER_BYTES_LIMIT and not self.refused:
+            self._refuse(431, HEADERS_TOO_LARGE)
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if not self.refused:
-            self.headers.append((name.lower(), value))
-            self._count_header_bytes(len(name) + len(value) + 4)
-
-    def _count_header_bytes(self, count: int) -> None:
-        self.header_bytes += count
-        if self.header_bytes > HEADER_BYTES_LIMIT and not self.refused:
-            self._refuse(431, f"Request headers are larger than {HEADER_BYTES_LIMIT} bytes.")
+        if self.refused:
+            return
+        name = name.lower()
+        self.headers.append((name, value))
+        self.header_bytes += len(name) + len(value) + 4
+        if self.header_bytes > HEADER_BYTES_LIMIT:
+            self._refuse(431, HEADERS_TOO_LARGE)
+        elif name == b"content-length":  # (read here, not in a second pass over the headers)
+            self.length = int(value) if value.isdigit() else -1
+        elif name == b"expect":
+            self.expect = value.lower()
 
     def on_headers_complete(self) -> None:
         if self.refused:
             return
-        length, expect = -1, b""
-        for name, value in self.headers:
-            if name == b"content-length":
-                length = int(value) if value.isdigit() else -1
-            elif name == b"expect":
-                expect = value.lower()
-        if length > self.max_body:
+        if self.length > self.max_body:
             self._refuse(413)
-        elif expect == b"100-continue" and self.transport:
+        elif self.expect == b"100-continue" and self.transport:
             self.transport.write(CONTINUE)
 
     def on_body(self, body: bytes) -> None:
@@ -190,17 +203,20 @@ class ScoringProtocol(asyncio.Protocol):
     def on_message_complete(self) -> None:
         if self.refused:
             return
-        url = httptools.parse_url(self.url)
-        path = url.path.decode("latin-1")
-        request = entry.Request(
-            self.parser.get_method().decode("ascii"), unquote(path) if "%" in path else path,
-            url.query or b"", aml.Headers(raw=self.headers),
-            self.body[0] if len(self.body) == 1 else b"".join(self.body), self.client)
-        keep_alive = self.parser.should_keep_alive()
-        if self.busy is not None or self.pending:
-            self.pending.append((request, keep_alive))
+        url = self.url
+        if url == self.last_url:  # (a keep-alive client mostly asks for the same URL again)
+            path, query = self.last_target
         else:
-            self._answer(request, keep_alive)
+            path, query = self.last_target = _target(url)
+            self.last_url = url
+        body = self.body
+        request = entry.Request(
+            self.parser.get_method().decode("ascii"), path, query, aml.Headers(raw=self.headers),
+            body[0] if len(body) == 1 else b"".join(body), self.client)
+        if self.busy is not None or self.pending:
+            self.pending.append((request, self.parser.should_keep_alive()))
+        else:
+            self._answer(request, self.parser.should_keep_alive())
 
     # answering
 
@@ -243,26 +259,21 @@ class ScoringProtocol(asyncio.Protocol):
             self.transport.resume_reading()  # type: ignore[union-attr]
 
     def _send(self, method: str, answer: Answer, keep_alive: bool) -> None:
-        if self._gone():
+        transport = self.transport
+        if transport is None or transport.is_closing():
             return
         status, body, headers = answer
         keep_alive = keep_alive and not self.closing and not self.app.draining
-        parts = [status_line(status)]
-        for name, value in (*self.state.default_headers, *headers):
-            parts += (name, b": ", value, b"\r\n")
-        if isinstance(body, bytes):
-            parts.append(b"content-length: %d\r\n" % len(body))
-        else:
-            self._send_streamed(method, parts, body, keep_alive)
+        # The head's lines joined once: "name: value" each, then the framing and a blank line.
+        lines = [_STATUS_LINES.get(status) or status_line(status),
+                 *map(_COLON, self.state.default_headers), *map(_COLON, headers)]
+        if type(body) is not bytes:
+            self._send_streamed(method, lines, body, keep_alive)  # type: ignore[arg-type]
             return
-        if not keep_alive:
-            parts.append(b"connection: close\r\n")
-        parts.append(b"\r\n")
-        if method != "HEAD":
-            parts.append(body)
-        transport = self.transport
-        assert transport is not None
-        transport.write(b"".join(parts))
+        lines.append(b"content-length: %d\r\n\r\n" % len(body) if keep_alive else
+                     b"content-length: %d\r\nconnection: close\r\n\r\n" % len(body))
+        transport.write(b"\r\n".join(lines) + body if method != "HEAD" else
+                        b"\r\n".join(lines))
         self.state.total_requests += 1
         if not keep_alive:
             self.closing = True
@@ -272,17 +283,18 @@ class ScoringProtocol(asyncio.Protocol):
 
     def _send_streamed(self, method: str, head: list[bytes], body: streaming.Streamed,
                        keep_alive: bool) -> None:
-        """Send the head now and the pieces from a task; requests behind it wait their turn."""
+        """Send the head (its lines, without CRLFs) now and the pieces from a task; requests
+        behind it wait their turn."""
         chunked = self.parser.get_http_version() != "1.0"
         keep_alive = keep_alive and chunked  # unframed pieces end when the connection does
         if chunked:
-            head.append(b"transfer-encoding: chunked\r\n")
+            head.append(b"transfer-encoding: chunked")
         if not keep_alive:
-            head.append(b"connection: close\r\n")
+            head.append(b"connection: close")
         head.append(b"\r\n")
         transport = self.transport
         assert transport is not None
-        transport.write(b"".join(head))
+        transport.write(b"\r\n".join(head))
         self.state.total_requests += 1
         task: asyncio.Task[Any]
         if method == "HEAD":

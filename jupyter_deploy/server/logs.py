@@ -17,8 +17,9 @@ import logging
 import logging.config
 import os
 import sys
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 try:
@@ -36,6 +37,8 @@ PRINT_LOGGER = "azmlinfsrv.print"
 LOGGING_JSON = "logging.json"
 
 _builtin_print = builtins.print
+#: The handler :func:`configure` installed on the root logger (None before it ran).
+_default: logging.StreamHandler | None = None
 
 
 class LoggingConfigError(ValueError):
@@ -64,6 +67,7 @@ def configure(level: str, folders: tuple[str, ...] = ()) -> str | None:
     Raises:
         LoggingConfigError: the ``logging.json`` found cannot be used (the message names it).
     """
+    global _default
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(AMLLogFormatter())
     root = logging.getLogger()
@@ -71,13 +75,54 @@ def configure(level: str, folders: tuple[str, ...] = ()) -> str | None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(getattr(logging, level, logging.INFO))
+    _default = handler
     for folder in folders:
         path = os.path.join(folder, LOGGING_JSON) if folder else ""
         if path and os.path.isfile(path):
+            _default = None
             load_logging_json(path)
             logging.getLogger(LOGGER).info("Loaded logging config from %s", path)
             return path
     return None
+
+
+def default_handler(logger: logging.Logger) -> logging.StreamHandler | None:
+    """The handler :func:`configure` installed, when it is still the only place ``logger``'s
+    INFO lines go, unchanged (the peer's format, no filters); else None.
+
+    Then a line written to its stream in :data:`FORMAT` is what :mod:`logging` would write.
+    """
+    handler, root = _default, logging.getLogger()
+    chain = []
+    current: logging.Logger | None = logger
+    while current is not None and current is not root:
+        chain.append(current)
+        current = current.parent if current.propagate else None
+    if handler is None or current is not root or root.handlers != [handler]:
+        return None
+    own = [f for f in handler.filters if not isinstance(f, FlushFirst)]
+    if any(one.handlers or one.filters for one in chain) or root.filters or own:
+        return None
+    formatter = handler.formatter
+    if type(formatter) is not AMLLogFormatter or formatter._fmt != FORMAT or \
+            formatter.datefmt is not None or handler.level > logging.INFO:
+        return None
+    return handler
+
+
+class FlushFirst(logging.Filter):
+    """Calls ``flush`` before its handler writes a record, in the thread that owns the buffer
+    (lines buffered elsewhere, like the access lines, keep their place before it)."""
+
+    def __init__(self, flush: Callable[[], None], owner: int) -> None:
+        super().__init__()
+        self.flush = flush
+        self.owner = owner
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if threading.get_ident() == self.owner:
+            self.flush()
+        return True
 
 
 def load_logging_json(path: str) -> None:

@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Awaitable
 from typing import Any
 
 try:
-    from . import answers, binding, entry, protocol, tensors
+    from . import answers, binding, codec, entry, protocol, tensors
     from .answers import Answer
 except ImportError:  # pragma: no cover - run as a plain script
     import answers  # type: ignore[no-redef]
     import binding  # type: ignore[no-redef]
+    import codec  # type: ignore[no-redef]
     import entry  # type: ignore[no-redef]
     import protocol  # type: ignore[no-redef]
     import tensors  # type: ignore[no-redef]
@@ -135,7 +135,7 @@ def parse_json(body: bytes) -> tuple[binding.Payload, dict[str, Any] | None]:
         MlflowError: bad JSON, not an object, not exactly one format, or a malformed one.
     """
     try:
-        document = json.loads(body)
+        document = codec.loads(body)
     except (ValueError, UnicodeDecodeError) as e:
         raise MlflowError(f"Invalid input. Ensure that input is a valid JSON formatted string. "
                           f"Error: '{e!r}'") from None

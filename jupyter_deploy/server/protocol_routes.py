@@ -88,6 +88,14 @@ class ProtocolRoutes:
         return None
 
 
+    def logged(self, path: str) -> bool:
+        """Whether a request for ``path`` gets an access line: a protocol's route, not one of
+        its health probes (like ``GET /`` on the peer)."""
+        if path in self.exact:
+            return path not in OPEN_PATHS
+        return path.startswith(MODELS) and not path.endswith("/ready")
+
+
 def _not_allowed(path: str, method: str) -> Answer:
     if path.startswith(PREFIX):
         return error(405, f"{path} answers {method} only.")

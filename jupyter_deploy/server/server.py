@@ -27,7 +27,7 @@ from types import ModuleType
 from typing import Any, NoReturn
 
 try:
-    from . import auth, entry, extras, logs, protocol, shims, signature
+    from . import auth, entry, extras, logs, phases, protocol, shims, signature
     from .app import ScoringApp
     from .connection import ScoringProtocol
     from .settings import Settings, SettingsError
@@ -36,6 +36,7 @@ except ImportError:  # pragma: no cover - run as a plain script
     import entry  # type: ignore[no-redef]
     import extras  # type: ignore[no-redef]
     import logs  # type: ignore[no-redef]
+    import phases  # type: ignore[no-redef]
     import protocol  # type: ignore[no-redef]
     import shims  # type: ignore[no-redef]
     import signature  # type: ignore[no-redef]
@@ -195,7 +196,8 @@ def _serve_one(uvicorn: Any, settings: Settings, sock: socket.socket,
     # loop="auto" is uvloop wherever it is installed (every image; the host on Linux/macOS);
     # connections are ScoringProtocol's (httptools parsing, one write per answer).
     app = prepare(settings, keys)
-    config = uvicorn.Config(app, http=ScoringProtocol, loop="auto",
+    http = phases.install(app, settings.phase_clock) if settings.phase_clock else ScoringProtocol
+    config = uvicorn.Config(app, http=http, loop="auto",
                             proxy_headers=False, server_header=False,
                             lifespan="off", access_log=False, log_config=None,
                             log_level=settings.log_level.lower(), timeout_keep_alive=30)
@@ -204,9 +206,14 @@ def _serve_one(uvicorn: Any, settings: Settings, sock: socket.socket,
             from .draining import DrainingServer
         except ImportError:  # pragma: no cover - run as a plain script
             from draining import DrainingServer  # type: ignore[no-redef]
-        DrainingServer(config, app, settings.drain_seconds).run(sockets=[sock])
-        return
-    uvicorn.Server(config).run(sockets=[sock])
+        server = DrainingServer(config, app, settings.drain_seconds)
+    else:
+        server = uvicorn.Server(config)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        if app.access is not None:  # the access lines still buffered
+            app.access.flush()
 
 
 def _fork_worker(uvicorn: Any, settings: Settings, sock: socket.socket,

@@ -41,6 +41,8 @@ class Settings:
     #: The model's name and version in the Open Inference Protocol (see :func:`model_version`).
     model_name: str = ""
     model_version: str = "1"
+    #: Where the phase clock writes its sums (the benchmark's; empty: no clock).
+    phase_clock: str = ""
 
     @property
     def entry_path(self) -> str:
@@ -78,6 +80,7 @@ class Settings:
             model_name=env.get(protocol.ENV_SERVICE_NAME) or _stem(
                 env.get(protocol.ENV_ENTRY_SCRIPT) or "score.py"),
             model_version=model_version(env.get(protocol.ENV_MODEL_DIR, "")),
+            phase_clock=env.get(protocol.ENV_PHASE_CLOCK, ""),
         )
 
 

@@ -16,6 +16,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+try:
+    from . import codec
+except ImportError:  # pragma: no cover - run as a plain script
+    import codec  # type: ignore[no-redef]
+
 #: The protocol's datatypes and the :mod:`struct` code of one element (BYTES has none).
 STRUCT_CODES = {"BOOL": "?", "INT8": "b", "INT16": "h", "INT32": "i", "INT64": "q",
                 "UINT8": "B", "UINT16": "H", "UINT32": "I", "UINT64": "Q",
@@ -201,7 +206,7 @@ def split_request(body: bytes, header_length: str | None) -> tuple[dict[str, Any
                               f"a body of {len(body)} bytes.")
         cut = int(header_length)
     try:
-        request = json.loads(body[:cut].decode("utf-8"))
+        request = codec.loads(body[:cut].decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as e:
         raise TensorError(f"The request is not JSON: {e}") from None
     if not isinstance(request, dict):
