@@ -79,10 +79,14 @@ def _failed(error: Exception) -> RunFailed:
     return RunFailed(f"{type(error).__name__}: {str(error)[:300]}")
 
 
+#: Kinds of answer that are no response object (nothing to unwrap), told apart in one look-up.
+_VALUES = frozenset({list, dict, str, float, int, bool, type(None)})
+
+
 def _finished(value: Any, finish: Callable[[Any], Answer],
               fail: Callable[[RunFailed], Answer]) -> Answer:
     try:
-        return finish(unwrap_response(value))
+        return finish(value if type(value) in _VALUES else unwrap_response(value))
     except RunFailed as e:
         return fail(e)
     except (TypeError, ValueError) as e:

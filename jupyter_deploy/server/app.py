@@ -80,6 +80,8 @@ class ScoringApp:
         #: path (:meth:`_score_plain`); a server with keys turns it off (see ``auth.py``).
         self.plain = script.mode == "string" and not script.pass_headers and \
             not script.is_async and bool(script.parameters)
+        #: ... and so does the Open Inference Protocol's infer of one tensor of numbers.
+        self.infer_path = self.protocols.oip.infer_path
         #: Set on SIGTERM when the server drains: the health route answers 503 and every answer
         #: closes its connection, while requests are still served.
         self.draining = False
@@ -94,10 +96,15 @@ class ScoringApp:
         ids = request_ids(request.headers.raw, self.ids.new)
         if isinstance(ids, str):
             return self._done(request, started, _error(431, ids), [])
-        if self.plain and request.path == protocol.SCORE_PATH and request.method == "POST":
-            answer = self._score_plain(request, started, ids)
-            if answer is not None:
-                return answer
+        if self.plain and request.method == "POST":
+            if request.path == protocol.SCORE_PATH:
+                answer = self._score_plain(request, started, ids)
+                if answer is not None:
+                    return answer
+            elif request.path == self.infer_path:
+                found = self.protocols.oip.infer_plain(request)
+                if found is not None:
+                    return self._done(request, started, found, ids)
         routed = self._route(request)
         if isinstance(routed, tuple):
             return self._done(request, started, routed, ids)

@@ -28,10 +28,11 @@ from dataclasses import dataclass
 from typing import Any
 
 try:
-    from . import aml, entry, tensors
+    from . import aml, codec, entry, tensors
     from .signature import Param, Signature
 except ImportError:  # pragma: no cover - run as a plain script
     import aml  # type: ignore[no-redef]
+    import codec  # type: ignore[no-redef]
     import entry  # type: ignore[no-redef]
     import tensors  # type: ignore[no-redef]
     from signature import Param, Signature  # type: ignore[no-redef]
@@ -131,7 +132,7 @@ class Binding:
                 raise entry.InputError(f"Parameter '{name}' is also an input: rename one.")
             body[name] = value
         try:
-            return json.dumps(body)
+            return codec.dumps(body).decode()
         except (TypeError, ValueError) as e:
             raise entry.InputError(f"The inputs cannot be given to run() as JSON: {e}") from None
 

@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable
-from typing import Any
+from typing import Any, cast
 
 try:
-    from . import answers, binding, entry, protocol, tensors
+    from . import answers, binding, codec, entry, protocol, tensors
     from .answers import Answer
     from .signature import Signature
 except ImportError:  # pragma: no cover - run as a plain script
     import answers  # type: ignore[no-redef]
     import binding  # type: ignore[no-redef]
+    import codec  # type: ignore[no-redef]
     import entry  # type: ignore[no-redef]
     import protocol  # type: ignore[no-redef]
     import tensors  # type: ignore[no-redef]
@@ -57,6 +58,9 @@ class OpenInference:
         self.version = version
         self.timeout_ms = timeout_ms
         self.metadata = answers.to_json(self._metadata())
+        #: Whether :meth:`infer_plain` may answer (a DataFrame's inputs take the general path).
+        self.plain_inputs = not self.signature.frame_inputs
+        self.output_name = self.signature.output_name
 
     def _metadata(self) -> dict[str, Any]:
         found: dict[str, Any] = {"name": self.name, "versions": [self.version],
@@ -132,6 +136,43 @@ class OpenInference:
 
         return answers.invoke(self.script, kwargs, self.timeout_ms, finish, _run_failed)
 
+    def infer_plain(self, request: entry.Request) -> Answer | None:
+        """``POST …/infer`` of one input of numbers in JSON to a plain ``run(data)``: what
+        :meth:`infer` and :mod:`binding` do, in one frame (None: any other request, which
+        :meth:`infer` answers).
+
+        For the server's caller to use only with a plain script (sync ``run(data)`` taking the
+        body as text, no DataFrame inputs in its metadata), as ``/score``'s short path is: the
+        two paths give ``run()`` the same text and the client the same answer.
+        """
+        if not self.plain_inputs or _header_length(request) is not None:
+            return None
+        try:
+            body = codec.loads(request.body)
+        except (ValueError, UnicodeDecodeError):
+            return None
+        if type(body) is not dict or body.keys() - _PLAIN_REQUEST:
+            return None
+        inputs = body.get("inputs")
+        if type(inputs) is not list or len(inputs) != 1:
+            return None
+        rows = tensors.numbers_in_shape(inputs[0])
+        if rows is None:
+            return None
+        kwargs = {self.binding.first: codec.dumps({"data": rows}).decode()}
+
+        def finish(value: Any) -> Answer:
+            if type(value) is not list or "id" in body:
+                return self._answer(body, value, None)
+            # (what _answer makes of a list and a request without id, parameters or outputs)
+            return 200, answers.to_json({
+                "model_name": self.name, "model_version": self.version,
+                "outputs": [tensors.encode(self.output_name, value)]}), list(answers.JSON_HEADERS)
+
+        # (a plain script's run() is sync: invoke answers at once, never with an awaitable)
+        return cast(Answer, answers.invoke(self.script, kwargs, self.timeout_ms, finish,
+                                           _run_failed))
+
     # answers
 
     def _answer(self, body: dict[str, Any], value: Any,
@@ -175,7 +216,7 @@ class OpenInference:
                 FRAME_ANSWER
         if isinstance(value, dict):
             return [tensors.encode(str(k), v) for k, v in value.items()], DICT_ANSWER
-        return [tensors.encode(self.signature.output_name, value)], ""
+        return [tensors.encode(self.output_name, value)], ""
 
 
 def _header_length(request: entry.Request) -> str | None:
@@ -187,6 +228,8 @@ def _header_length(request: entry.Request) -> str | None:
 
 
 _HEADER_LENGTH = HEADER_LENGTH.encode()
+#: The keys of a request :meth:`OpenInference.infer_plain` answers.
+_PLAIN_REQUEST = {"inputs", "id"}
 
 
 def _requested(body: dict[str, Any]) -> dict[str, bool] | None:

@@ -179,6 +179,39 @@ def _bytes_elements(name: str, data: bytes) -> list[Any]:
     return elements
 
 
+def numbers_in_shape(raw: Any) -> Any:
+    """The value of ``raw``, one input of numbers in JSON (rows of features, the usual request),
+    in its shape; None when it is anything else, for :func:`decode_inputs` to decide.
+
+    What :func:`decode_inputs` would make of such an input, checked in a few passes in C: a name,
+    a numeric datatype, a shape of one or two sizes, flat ``data`` of that many elements of the
+    datatype's kinds (integers in its range), no parameters.
+    """
+    if type(raw) is not dict or raw.keys() != _PLAIN_KEYS:
+        return None
+    data, shape, datatype = raw["data"], raw["shape"], raw["datatype"]
+    allowed = _PLAIN_KINDS.get(datatype)
+    if allowed is None or type(data) is not list or type(shape) is not list or \
+            type(raw["name"]) is not str or not set(map(type, data)) <= allowed:
+        return None
+    if len(shape) == 1:
+        if shape[0] != len(data) or type(shape[0]) is not int:
+            return None
+    elif len(shape) != 2 or type(shape[0]) is not int or type(shape[1]) is not int or \
+            shape[0] < 0 or shape[1] <= 0 or shape[0] * shape[1] != len(data):
+        return None
+    limits = _INT_RANGES.get(datatype)
+    if limits is not None and data and not limits[0] <= min(data) <= max(data) <= limits[1]:
+        return None
+    return reshape(data, shape)
+
+
+_PLAIN_KEYS = {"name", "shape", "datatype", "data"}
+_PLAIN_KINDS: dict[str, set[type]] = {
+    name: {int} if name in ("INT32", "INT64") else {float, int}
+    for name in ("INT32", "INT64", "FP32", "FP64")}
+
+
 def reshape(flat: list[Any], shape: Sequence[int]) -> Any:
     """``flat`` (row-major) as nested lists of ``shape``; shape ``[]`` is the one element."""
     if not shape:

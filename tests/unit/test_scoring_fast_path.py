@@ -246,6 +246,79 @@ def test_a_body_that_is_not_utf8_gets_400_on_either_path(an_app_for: Callable[..
     assert answer[0] == 400  # type: ignore[index]
 
 
+ECHO = """
+    import json
+
+    seen = []
+
+    def init():
+        pass
+
+    def run(raw):
+        seen.append(raw)
+        rows = json.loads(raw)["data"]
+        if rows == "fail":
+            raise ValueError("asked to fail")
+        return [sum(r) if isinstance(r, list) else r for r in rows]
+    """
+_TENSOR = {"name": "rows", "shape": [2, 3], "datatype": "INT64", "data": [1, 2, 3, 4, 5, 6]}
+
+
+@pytest.mark.parametrize("request_body", [
+    {"inputs": [_TENSOR]},
+    {"inputs": [_TENSOR], "id": "r-1"},
+    {"inputs": [{**_TENSOR, "datatype": "FP64", "data": [0.5, 2, 1e-5, 3, 4, 1e300]}]},
+    {"inputs": [{**_TENSOR, "datatype": "FP32", "shape": [6]}]},
+    {"inputs": [{**_TENSOR, "datatype": "INT32", "shape": [3, 2]}]},
+    {"inputs": [{**_TENSOR, "shape": [0, 3], "data": []}]},
+    # each of these takes the general path: the same answer, or the same error
+    {"inputs": [{**_TENSOR, "data": [1, 2, 3, 4, 5, 2.5]}]},
+    {"inputs": [{**_TENSOR, "data": [1, 2, 3, 4, 5, True]}]},
+    {"inputs": [{**_TENSOR, "data": [1, 2, 3, 4, 5, 2**63]}]},
+    {"inputs": [{**_TENSOR, "data": [1, 2, 3, 4, 5, 2**70]}]},
+    {"inputs": [{**_TENSOR, "datatype": "INT32", "data": [1, 2, 3, 4, 5, 2**31]}]},
+    {"inputs": [{**_TENSOR, "shape": [2, 4]}]},
+    {"inputs": [{**_TENSOR, "shape": [2, -3]}]},
+    {"inputs": [{**_TENSOR, "shape": [1, 2, 3]}]},
+    {"inputs": [{**_TENSOR, "data": [[1, 2, 3], [4, 5, 6]]}]},
+    {"inputs": [{**_TENSOR, "datatype": "BYTES", "data": ["a"] * 6}]},
+    {"inputs": [{**_TENSOR, "parameters": {"content_type": "json"}}]},
+    {"inputs": [_TENSOR, {**_TENSOR, "name": "more"}]},
+    {"inputs": [_TENSOR], "outputs": [{"name": "output-0"}]},
+    {"inputs": [_TENSOR], "parameters": {"binary_data_output": True}},
+    {"inputs": []}, {"inputs": "rows"}, [1, 2], {"inputs": [{**_TENSOR, "name": 7}]},
+    {"inputs": [{**_TENSOR, "datatype": "FP64", "shape": [1], "data": ["fail"]}]},
+])
+def test_the_plain_infer_path_answers_as_the_general_one(
+        an_app_for: Callable[..., ScoringApp], request_body: Any) -> None:
+    # Given a plain run(raw) that keeps the text it was given
+    app = an_app_for(text=ECHO)
+    assert app.plain
+    seen = app.script.module.seen  # type: ignore[attr-defined]
+    path = app.protocols.oip.infer_path
+    answers = []
+    # When the same infer request takes the short path, then the general one
+    for plain in (True, False):
+        app.plain = plain
+        status, body, extra = app.respond(  # type: ignore[misc]
+            _request("POST", path, json.dumps(request_body).encode()))
+        answers.append((status, body, [(k, v) for k, v in extra
+                                       if k not in (b"x-request-id", b"x-ms-request-id")],
+                        list(seen)))
+        seen.clear()
+    # Then run() got the same text, and the client the same answer
+    assert answers[0] == answers[1]
+
+
+def test_the_plain_infer_path_is_taken_for_rows_of_numbers(
+        an_app_for: Callable[..., ScoringApp], monkeypatch: pytest.MonkeyPatch) -> None:
+    app = an_app_for(text=ECHO)
+    monkeypatch.setattr(app.protocols.oip, "infer", None)  # the general path would fail
+    status, body, _ = app.respond(  # type: ignore[misc]
+        _request("POST", app.protocols.oip.infer_path, json.dumps({"inputs": [_TENSOR]}).encode()))
+    assert status == 200 and json.loads(body)["outputs"][0]["data"] == [6, 15]
+
+
 # The run clock
 
 
