@@ -87,9 +87,14 @@ if orjson is not None:
             return _loads(data)
         except ValueError:  # (orjson.JSONDecodeError is one)
             return json.loads(data)
+
+    #: Strict JSON read by orjson alone, without :func:`loads`'s look for long integers (which
+    #: costs three times the parse): for a caller that takes only numbers it can tell apart,
+    #: since an integer beyond 64 bits comes back as a float. ValueError on anything else.
+    loads_numbers = _loads
 else:  # pragma: no cover
     def dumps(value: Any) -> bytes:
         """``value`` as JSON bytes (numpy and pandas values through :func:`default`)."""
         return _ENCODER.encode(value).encode()
 
-    loads = json.loads
+    loads = loads_numbers = json.loads

@@ -148,7 +148,7 @@ class OpenInference:
         if not self.plain_inputs or _header_length(request) is not None:
             return None
         try:
-            body = codec.loads(request.body)
+            body = codec.loads_numbers(request.body)  # (long integers: numbers_in_shape)
         except (ValueError, UnicodeDecodeError):
             return None
         if type(body) is not dict or body.keys() - _PLAIN_REQUEST:

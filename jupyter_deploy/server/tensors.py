@@ -181,7 +181,8 @@ def _bytes_elements(name: str, data: bytes) -> list[Any]:
 
 def numbers_in_shape(raw: Any) -> Any:
     """The value of ``raw``, one input of numbers in JSON (rows of features, the usual request),
-    in its shape; None when it is anything else, for :func:`decode_inputs` to decide.
+    in its shape; None when it is anything else, for :func:`decode_inputs` to decide (which is
+    also where numbers beyond 64 bits go).
 
     What :func:`decode_inputs` would make of such an input, checked in a few passes in C: a name,
     a numeric datatype, a shape of one or two sizes, flat ``data`` of that many elements of the
@@ -200,13 +201,17 @@ def numbers_in_shape(raw: Any) -> Any:
     elif len(shape) != 2 or type(shape[0]) is not int or type(shape[1]) is not int or \
             shape[0] < 0 or shape[1] <= 0 or shape[0] * shape[1] != len(data):
         return None
-    limits = _INT_RANGES.get(datatype)
-    if limits is not None and data and not limits[0] <= min(data) <= max(data) <= limits[1]:
-        return None
+    if data:
+        # integers in the datatype's range; numbers beyond 64 bits, which a reader may have
+        # turned from integers into floats, to decode_inputs
+        low, high = _INT_RANGES.get(datatype, _FLOAT_EXACT)
+        if not low <= min(data) <= max(data) <= high:
+            return None
     return reshape(data, shape)
 
 
 _PLAIN_KEYS = {"name", "shape", "datatype", "data"}
+_FLOAT_EXACT = (-(2 ** 63), 2 ** 63 - 1)
 _PLAIN_KINDS: dict[str, set[type]] = {
     name: {int} if name in ("INT32", "INT64") else {float, int}
     for name in ("INT32", "INT64", "FP32", "FP64")}
@@ -257,7 +262,7 @@ def encode(name: str, value: Any) -> dict[str, Any]:
     their shape; anything else (ragged lists, records, None) one BYTES element holding its JSON
     text, marked ``parameters.content_type = "json"``.
     """
-    dtype = getattr(value, "dtype", None)
+    dtype = getattr(value, "dtype", None) if type(value) is not list else None
     if dtype is not None and hasattr(value, "shape") and hasattr(value, "tolist"):
         datatype = NUMPY_TYPES.get(str(dtype))
         if datatype is not None:
@@ -265,7 +270,7 @@ def encode(name: str, value: Any) -> dict[str, Any]:
             flat = value.reshape(-1).tolist() if shape else [value.tolist()]
             return {"name": name, "datatype": datatype, "shape": shape, "data": flat}
         value = value.tolist()
-    elif hasattr(value, "tolist"):  # a pandas Series, a numpy scalar
+    elif type(value) is not list and hasattr(value, "tolist"):  # a Series, a numpy scalar
         value = value.tolist()
     found = _rectangular(value)
     if found is None:
