@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import json
 import struct
-import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ import pytest
 
 from jupyter_deploy.errors import ConfigurationError
 from jupyter_deploy.scoring import parity, protocols
-from jupyter_deploy.server import aml, auth, entry, oip, shims, signature, tensors
+from jupyter_deploy.server import aml, auth, entry, oip, signature, tensors
 from jupyter_deploy.server.app import ScoringApp
 from jupyter_deploy.server.settings import Settings, model_version
 from jupyter_deploy.spec.package import PackageSpec
@@ -92,25 +91,13 @@ def ask(app: ScoringApp, method: str, path: str, body: bytes | str | dict[str, A
 
 
 @pytest.fixture
-def an_app_for(tmp_path: Path) -> Iterator[Callable[..., ScoringApp]]:
-    """The app around a compat script (by name) or script text, as model ``m``."""
-    aml._rawHttpRequested = False
-    shims.install()
+def an_app_for(an_app_for: Callable[..., ScoringApp]) -> Callable[..., ScoringApp]:
+    """The shared builder, the model named ``m``, version 3."""
 
     def build(name: str = "", text: str = "", keys: auth.KeyFiles | None = None) -> ScoringApp:
-        path = COMPAT / f"{name}.py"
-        if text:
-            path = tmp_path / "score.py"
-            path.write_text(textwrap.dedent(text))
-        script = entry.UserScript(str(path))
-        script.load()
-        script.init()
-        settings = Settings(str(path), str(path.parent), model_name="m", model_version="3")
-        return ScoringApp(script, settings) if keys is None else \
-            auth.GuardedApp(script, settings, keys)
+        return an_app_for(name, text, keys, model_name="m", model_version="3")
 
-    yield build
-    aml._rawHttpRequested = False
+    return build
 
 
 def infer(app: ScoringApp, *inputs: dict[str, Any], **extra: Any) -> Answer:

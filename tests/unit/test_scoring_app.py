@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import textwrap
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -12,11 +11,8 @@ from typing import Any
 
 import pytest
 
-from jupyter_deploy.server import aml, entry, shims
 from jupyter_deploy.server.app import ScoringApp
-from jupyter_deploy.server.settings import Settings
 
-COMPAT = Path(__file__).parents[1] / "compat" / "scripts"
 SAMPLE = {"data": [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]]}
 
 
@@ -56,26 +52,6 @@ def post_json(app: ScoringApp, payload: Any, **kwargs: Any) -> Answer:
     return call(app, body=json.dumps(payload).encode(),
                 headers={"Content-Type": "application/json", **kwargs.pop("headers", {})},
                 **kwargs)
-
-
-@pytest.fixture
-def an_app_for(tmp_path: Path) -> Callable[..., ScoringApp]:
-    """Build the app around a compat script (by name) or around script text."""
-    aml._rawHttpRequested = False
-    shims.install()
-
-    def build(name: str = "", text: str = "", **settings: Any) -> ScoringApp:
-        path = COMPAT / f"{name}.py"
-        if text:
-            path = tmp_path / "score.py"
-            path.write_text(textwrap.dedent(text))
-        script = entry.UserScript(str(path))
-        script.load()
-        script.init()
-        return ScoringApp(script, Settings(str(path), str(path.parent), **settings))
-
-    yield build
-    aml._rawHttpRequested = False
 
 
 def test_an_undecorated_run_gets_the_body_as_a_string(an_app_for: Callable[..., ScoringApp]

@@ -8,7 +8,6 @@ import json
 import logging
 import math
 import signal
-import textwrap
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -19,11 +18,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jupyter_deploy.server import access, aml, codec, entry, logs, phases, shims
+from jupyter_deploy.server import access, aml, codec, entry, logs, phases
 from jupyter_deploy.server.app import RequestIds, ScoringApp
-from jupyter_deploy.server.settings import Settings
 
-COMPAT = Path(__file__).parents[1] / "compat" / "scripts"
 SAMPLE = {"data": [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]]}
 
 
@@ -160,25 +157,6 @@ def test_no_line_above_info() -> None:
         assert access.AccessLog.for_server() is None
     finally:
         logger.setLevel(saved)
-
-
-@pytest.fixture
-def an_app_for(tmp_path: Path) -> Iterator[Callable[..., ScoringApp]]:
-    aml._rawHttpRequested = False
-    shims.install()
-
-    def build(name: str = "", text: str = "", **settings: Any) -> ScoringApp:
-        path = COMPAT / f"{name}.py"
-        if text:
-            path = tmp_path / "score.py"
-            path.write_text(textwrap.dedent(text))
-        script = entry.UserScript(str(path))
-        script.load()
-        script.init()
-        return ScoringApp(script, Settings(str(path), str(path.parent), **settings))
-
-    yield build
-    aml._rawHttpRequested = False
 
 
 def _request(method: str, path: str, body: bytes = b"", query: bytes = b"",
