@@ -55,13 +55,21 @@ def invoke(script: entry.UserScript, kwargs: dict[str, Any], timeout_ms: int,
         return _invoke_async(script, kwargs, finish, fail)
     try:
         value, _ = entry.call_timed(script.run, kwargs, timeout_ms)
-    except entry.RunTimeout:
+    except (entry.RunTimeout, Exception) as e:
+        return fail(run_failed(e, timeout_ms))
+    return finished(value, finish, fail)
+
+
+def run_failed(error: BaseException, timeout_ms: int) -> RunFailed:
+    """What ``run()`` raising ``error`` (or running out of time) makes, logged as the peer does.
+
+    Called from the ``except`` block that caught ``error`` (the log has its traceback).
+    """
+    if isinstance(error, entry.RunTimeout):
         log.error("Encountered Exception: run() timed out after %d ms in:\n%s", timeout_ms,
                   traceback.format_exc().rstrip())
-        return fail(RunFailed(f"Scoring timeout after {timeout_ms} ms", timed_out=True))
-    except Exception as e:
-        return fail(_failed(e))
-    return _finished(value, finish, fail)
+        return RunFailed(f"Scoring timeout after {timeout_ms} ms", timed_out=True)
+    return _failed(error)
 
 
 async def _invoke_async(script: entry.UserScript, kwargs: dict[str, Any],
@@ -71,10 +79,10 @@ async def _invoke_async(script: entry.UserScript, kwargs: dict[str, Any],
         value = await script.run(**kwargs)
     except Exception as e:
         return fail(_failed(e))
-    return _finished(value, finish, fail)
+    return finished(value, finish, fail)
 
 
-def _failed(error: Exception) -> RunFailed:
+def _failed(error: BaseException) -> RunFailed:
     log.error("Encountered Exception: %s", traceback.format_exc().rstrip())
     return RunFailed(f"{type(error).__name__}: {str(error)[:300]}")
 
@@ -83,8 +91,9 @@ def _failed(error: Exception) -> RunFailed:
 _VALUES = frozenset({list, dict, str, float, int, bool, type(None)})
 
 
-def _finished(value: Any, finish: Callable[[Any], Answer],
-              fail: Callable[[RunFailed], Answer]) -> Answer:
+def finished(value: Any, finish: Callable[[Any], Answer],
+             fail: Callable[[RunFailed], Answer]) -> Answer:
+    """``finish(value)``, or ``fail`` with why ``run()``'s answer cannot be sent."""
     try:
         return finish(value if type(value) in _VALUES else unwrap_response(value))
     except RunFailed as e:

@@ -281,12 +281,23 @@ def encode(name: str, value: Any) -> dict[str, Any]:
     return {"name": name, "datatype": datatype, "shape": shape, "data": flat}
 
 
+def flat_kind(value: Any) -> tuple[list[int], str] | None:
+    """(shape, datatype) of ``value`` when it is a flat list of one kind (the usual answer),
+    found in one pass in C; else None."""
+    if type(value) is list:
+        types = set(map(type, value))
+        if len(types) == 1:
+            kind = _KINDS.get(types.pop())
+            if kind is not None:
+                return [len(value)], kind
+    return None
+
+
 def _rectangular(value: Any) -> tuple[list[int], list[Any], str] | None:
     """(shape, flat elements, datatype) when ``value`` is an array of one kind, else None."""
-    if type(value) is list:  # the usual answer, a flat list: its element types in one pass
-        types = set(map(type, value))
-        if len(types) == 1 and types <= _KINDS.keys():
-            return [len(value)], value, _KINDS[types.pop()]
+    found = flat_kind(value)
+    if found is not None:
+        return found[0], value, found[1]
     shape: list[int] = []
     probe = value
     while isinstance(probe, list | tuple):
