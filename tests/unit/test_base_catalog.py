@@ -7,13 +7,12 @@ with the engine's two answers it needs — "is this image here?" and ``docker in
 
 from __future__ import annotations
 
-import difflib
-import os
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from golden import assert_matches_golden
 
 from jupyter_deploy.build.base_dockerfiles import (
     accepted_tags,
@@ -150,13 +149,7 @@ def test_the_cuda_dockerfile_matches_its_golden_file(mounts: bool) -> None:
                              "numpy==2.4.6 onnxruntime-gpu==1.31.1", mounts=mounts)
     # Then it is exactly the reviewed one (UPDATE_GOLDEN=1 rewrites it after an intended change)
     path = GOLDEN / f"onnxruntime_cuda_{'buildkit' if mounts else 'portable'}.Dockerfile"
-    expected = path.read_text() if path.is_file() else None
-    if text != expected and os.environ.get("UPDATE_GOLDEN") == "1":
-        path.write_text(text)
-        pytest.skip(f"rewrote {path.name}: review the diff in git and commit it")
-    diff = "".join(difflib.unified_diff((expected or "").splitlines(True),
-                                        text.splitlines(True), path.name, "rendered"))
-    assert text == expected, f"the Dockerfile differs from its golden file:\n{diff}"
+    assert_matches_golden(text, path)
 
 
 def test_the_cuda_image_finds_its_libraries_and_the_gpus() -> None:

@@ -9,8 +9,6 @@ wheel on the host and unpacked next to the installed sources.
 from __future__ import annotations
 
 import base64
-import difflib
-import os
 import subprocess
 import sys
 import tarfile
@@ -19,6 +17,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from golden import assert_matches_golden
 
 from jupyter_deploy.build import compile_site, context
 from jupyter_deploy.build.bytecode import link_bytecode
@@ -103,13 +102,7 @@ def test_the_buildkit_dockerfile_matches_its_golden_file(case: str, a_spec_for) 
     text = render_dockerfile(a_spec_for(MOUNT_CASES[case]), mounts=True)
     # Then it is exactly the reviewed one (UPDATE_GOLDEN=1 rewrites it after an intended change)
     path = GOLDEN_MOUNTS / f"{case}.Dockerfile"
-    expected = path.read_text() if path.is_file() else None
-    if text != expected and os.environ.get("UPDATE_GOLDEN") == "1":
-        path.write_text(text)
-        pytest.skip(f"rewrote {path.name}: review the diff in git and commit it")
-    diff = "".join(difflib.unified_diff((expected or "").splitlines(True),
-                                        text.splitlines(True), path.name, "rendered"))
-    assert text == expected, f"the Dockerfile differs from its golden file:\n{diff}"
+    assert_matches_golden(text, path)
 
 
 def test_with_mounts_no_wheel_is_copied_into_a_layer(a_spec_for) -> None:

@@ -8,13 +8,12 @@ and its test skipped; review the diff in git and commit it.
 
 from __future__ import annotations
 
-import difflib
-import os
 from pathlib import Path
 
 import kubernetes_validate
 import pytest
 import yaml
+from golden import assert_matches_golden
 
 from jupyter_deploy.errors import ConfigurationError
 from jupyter_deploy.server import protocol
@@ -22,7 +21,6 @@ from jupyter_deploy.spec.cluster import AutoScale, ClusterConfig, LivenessProbe
 from jupyter_deploy.targets.kubernetes import manifests as k8s
 
 GOLDEN = Path(__file__).parent / "golden" / "k8s"
-UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 #: The oldest and newest Kubernetes versions whose schemas the package ships, and one between.
 VERSIONS = ("1.25", "1.30", kubernetes_validate.latest_version())
 IMAGE = "127.0.0.1:5000/models/iris:3"
@@ -52,27 +50,9 @@ def rendered(case: str, folder: Path) -> str:
     return "".join(f"# ---- {p.name}\n{p.read_text()}" for p in paths)
 
 
-def assert_matches_golden(text: str, case: str) -> None:
-    path = GOLDEN / f"{case}.yaml"
-    expected = path.read_text() if path.is_file() else None
-    if text == expected:
-        return
-    if UPDATE:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        pytest.skip(f"rewrote golden/k8s/{path.name}: review the diff in git and commit it")
-    if expected is None:
-        pytest.fail(f"no golden file golden/k8s/{path.name}: run with UPDATE_GOLDEN=1, review "
-                    "it and commit it")
-    diff = "".join(difflib.unified_diff(expected.splitlines(True), text.splitlines(True),
-                                        f"golden/k8s/{path.name}", "rendered"))
-    pytest.fail(f"the manifests differ from their golden file (UPDATE_GOLDEN=1 rewrites it if "
-                f"the change is intended):\n{diff}")
-
-
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_the_files_match_their_golden_file(case: str, tmp_path: Path):
-    assert_matches_golden(rendered(case, tmp_path), case)
+    assert_matches_golden(rendered(case, tmp_path), GOLDEN / f"{case}.yaml")
 
 
 def test_every_golden_file_belongs_to_a_case():

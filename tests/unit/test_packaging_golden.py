@@ -8,13 +8,12 @@ with no unstaged change, and each must belong to a case.
 
 from __future__ import annotations
 
-import difflib
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from golden import assert_matches_golden
 
 from jupyter_deploy.build.context import (
     check_conda,
@@ -42,31 +41,8 @@ CASES = {
 }
 
 
-#: The explicit opt-in that rewrites golden files instead of comparing with them.
-UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
-
-
 def golden_path(name: str) -> Path:
     return GOLDEN / f"{name}.Dockerfile"
-
-
-def assert_matches_golden(text: str, name: str) -> None:
-    """Fail with a unified diff unless ``text`` is the golden file ``name`` (rewrite it and
-    skip under ``UPDATE_GOLDEN=1``)."""
-    path = golden_path(name)
-    expected = path.read_text() if path.is_file() else None
-    if text == expected:
-        return
-    if UPDATE:
-        path.write_text(text)
-        pytest.skip(f"rewrote golden/{path.name}: review the diff in git and commit it")
-    if expected is None:
-        pytest.fail(f"no golden file golden/{path.name}: run with UPDATE_GOLDEN=1, review "
-                    "the new file and commit it")
-    diff = "".join(difflib.unified_diff(expected.splitlines(True), text.splitlines(True),
-                                        f"golden/{path.name}", "rendered"))
-    pytest.fail(f"the Dockerfile differs from its golden file (UPDATE_GOLDEN=1 rewrites it if "
-                f"the change is intended):\n{diff}")
 
 
 def git(*args: str) -> subprocess.CompletedProcess[str]:
@@ -92,7 +68,7 @@ def test_the_dockerfile_matches_its_golden_file(case: str, a_spec_for):
     text = render_dockerfile(a_spec_for(CASES[case]))
     # Then no credential is in it, and it is exactly the reviewed one
     assert "never-shown" not in text and "reader" not in text
-    assert_matches_golden(text, case)
+    assert_matches_golden(text, golden_path(case))
 
 
 def test_every_golden_file_belongs_to_a_case():
