@@ -35,7 +35,12 @@ import jupyter_deploy as jd
 from jupyter_deploy.build.installer import Installer
 from jupyter_deploy.engine.buildkit import BuildKitImage
 from jupyter_deploy.engine.client import docker_client
-from jupyter_deploy.services.building import Builder, default_builder
+from jupyter_deploy.services.building import (
+    ENVIRONMENT_REPOSITORY,
+    Builder,
+    default_builder,
+    prune_environment,
+)
 from jupyter_deploy.services.deployment import build_package, run_image
 from jupyter_deploy.spec.package import ModelFiles, PackageSpec
 
@@ -74,6 +79,7 @@ class Clock:
         self.lines.append((time.perf_counter() - self.start, line))
 
     def at(self, prefix: str) -> float:
+        """When the first line starting with ``prefix`` came."""
         return next(t for t, line in self.lines if line.startswith(prefix))
 
 
@@ -88,9 +94,7 @@ def cold_deploy(spec: PackageSpec, installer: Installer, builder: Builder
     started = time.perf_counter() - clock.start
     service.wait_until_ready()
     healthy = time.perf_counter() - clock.start
-    building = clock.at("Building ")
-    phases = {"prepare (base, wheels, context, hash)": building}
-    phases.update(_build_phases(built, built_at - building))
+    phases = _phases(clock, built, built_at)
     phases.update({"container create + start": started - built_at,
                    "server start + init() until healthy": healthy - started,
                    "total": healthy,
@@ -98,16 +102,22 @@ def cold_deploy(spec: PackageSpec, installer: Installer, builder: Builder
     return service, phases
 
 
-def _build_phases(built: object, seconds: float) -> Phases:
+def _phases(clock: Clock, built: object, built_at: float) -> Phases:
+    """The build's phases, from when its log lines came (BuildKit builds the environment's
+    image first, then the service's on it; the classic builder is one block)."""
+    first = clock.at("Building ")
+    phases = {"prepare (base, wheels, context, hash)": first}
     if not isinstance(built, BuildKitImage):
-        return {"build (classic builder)": seconds}
-    groups = {"build: send + unpack the context": ("[internal] load remote", "copy /context"),
-              "build: install (venv, wheels, bytecode, strip)": ("-r /tmp/requirements.txt",),
-              "build: server, models, app layers": ("COPY ", "WORKDIR "),
-              "build: export the image": ("exporting",)}
-    phases = {name: sum(s.seconds for s in built.steps if any(m in s.name for m in marks))
-              for name, marks in groups.items()}
-    phases["build: the rest (tar, requests, cache pruning)"] = seconds - sum(phases.values())
+        return {**phases, "build (classic builder)": built_at - first}
+    service = clock.at("Building jupyter-deploy/")
+    if service > first:  # the environment was built (a cold deploy)
+        install, export = clock.at("Step 2/"), clock.at("exporting to image")
+        phases.update({"environment: send + unpack the wheels": install - first,
+                       "environment: install (venv, wheels, bytecode, strip)": export - install,
+                       "environment: export its image": service - export})
+    copies = sum(s.seconds for s in built.steps if any(m in s.name for m in ("COPY ", "WORKDIR ")))
+    phases.update({"service: server, models, app layers": copies,
+                   "service: the rest (context, requests, export)": built_at - service - copies})
     return phases
 
 
@@ -156,12 +166,16 @@ def main() -> None:
         folder = Path(tmp)
         X = np.random.default_rng(0).random((100, 10))
         (folder / "model.pkl").write_bytes(pickle.dumps(Ridge().fit(X, X @ np.arange(10))))
+        client = docker_client()
+        environments = {t for i in client.images.list(ENVIRONMENT_REPOSITORY) for t in i.tags}
         try:
             rounds = [one_round(folder, i, path) for i in range(args.rounds)]
-        finally:  # the images update() replaced, too
-            client = docker_client()
+        finally:  # the images update() replaced, and the environment images made here
             for image in client.images.list(filters={"label": "jupyter_deploy.bench=lifecycle"}):
                 client.images.remove(image.id, force=True)
+            for image in client.images.list(ENVIRONMENT_REPOSITORY):
+                for tag in set(image.tags) - environments:
+                    prune_environment(tag)
     new = {k: statistics.median(r[0][k] for r in rounds) for k in rounds[0][0]}
     old = {k: statistics.median(r[1][k] for r in rounds) for k in rounds[0][1]}
     update = statistics.median(r[2] for r in rounds)

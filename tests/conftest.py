@@ -27,10 +27,12 @@ import pytest
 from runs import (
     RUN_ID,
     TEST_LABEL,
+    environment_images,
     remove_tags,
     remove_this_runs_containers,
     remove_this_runs_images,
     remove_this_runs_swarm_services,
+    remove_unused_environments,
 )
 
 from jupyter_deploy.engine.client import engine_reachable
@@ -71,11 +73,13 @@ def test_labels() -> dict[str, str]:
 
 @pytest.fixture(scope="session", autouse=True)
 def _remove_this_runs_resources() -> Iterator[None]:
+    environments = environment_images() if engine_reachable() else set()
     yield
     if engine_reachable():
         remove_this_runs_swarm_services()
         remove_this_runs_containers()
         remove_this_runs_images()
+        remove_unused_environments(environment_images() - environments)
 
 
 @pytest.fixture(scope="session")

@@ -41,6 +41,26 @@ def remove_this_runs_images() -> None:
     remove_tags(lambda tag: RUN_ID in tag)
 
 
+def environment_images() -> set[str]:
+    """The tags of the environments' own images on the engine now (shared by every service
+    with the same dependencies, so they carry no run's label)."""
+    from jupyter_deploy.engine.client import docker_client
+    from jupyter_deploy.services.building import ENVIRONMENT_REPOSITORY
+
+    return {tag for image in docker_client().images.list(ENVIRONMENT_REPOSITORY)
+            for tag in image.tags}
+
+
+def remove_unused_environments(tags: set[str]) -> None:
+    """Of the environment images ``tags`` (those this run made), the ones no image is built on
+    any more (one still in use, by a user's service or a concurrent run's, stays)."""
+    from jupyter_deploy.services.building import prune_environment
+
+    for tag in tags:
+        with contextlib.suppress(Exception):
+            prune_environment(tag)
+
+
 def remove_tags(mine: Callable[[str], bool]) -> None:
     """Untag every local image tag ``mine`` accepts (an image goes when its last tag does)."""
     from jupyter_deploy.engine.client import docker_client

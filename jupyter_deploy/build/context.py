@@ -13,6 +13,12 @@ into the image, so no wheel is left in a layer. With ``mounts`` (for an engine t
 BuildKit), the install step reads the wheels through a bind mount instead: one stage, no copy of
 the wheels and no second copy of the venv, which is most of what a cold build spent besides
 installing.
+
+With BuildKit the dependencies are also an image of their own (:func:`write_environment_context`:
+the base image and the installed environment, named by the hash of what went into it), and the
+service's context holds only the server, models and code on top of it (``environment_image``).
+An edit of ``score.py`` then sends a few kilobytes to the engine, not the wheels again (which
+BuildKit would otherwise read and hash in full just to find its install step cached).
 """
 
 from __future__ import annotations
@@ -75,6 +81,7 @@ class BuildContext:
 def write_build_context(
     spec: PackageSpec, dest: Path, log: Log | None = None, base_has_conda: bool = False,
     architecture: str = "x86_64", installer: Installer = "uv", mounts: bool = False,
+    environment_image: str | None = None,
 ) -> BuildContext:
     """Write the complete build context for ``spec`` into ``dest`` (emptied first).
 
@@ -82,64 +89,117 @@ def write_build_context(
     engine runs (wheels are picked for it, and for ``spec.environment.image_python``): the
     engine layer knows both, and its caller passes them in, so writing a context never talks to
     the engine. ``installer`` and ``mounts`` choose the Dockerfile (see :func:`render_dockerfile`).
+    With ``environment_image`` (what :func:`write_environment_context` was built into) the
+    context holds no dependencies: its image starts from that one.
 
     Raises:
         EntryScriptError, DependencyError, ConfigurationError: bad inputs, before any build.
     """
     check_entry_script(spec.entry_script)
-    env = spec.environment
-    check_conda(env, base_has_conda)
-    if dest.exists():
-        shutil.rmtree(dest)
-    dest.mkdir(parents=True)
-    warnings: tuple[str, ...] = tuple(python_warnings(env))
-    if not env.user_managed:
-        lines = [*protocol.SERVER_REQUIREMENTS, *pip_requirements(env)]
-        platforms = platforms_for(architecture)
-        house = download(lines, env.image_python, platforms, log=log)
-        house.copy_to(dest / "wheels")
-        installer, refusal = _add_installer(installer, env.image_python, platforms,
-                                            dest / "wheels", log)
-        if installer == "uv":  # pip compiles as it installs
-            installed = [w for w in house.files if not w.name.startswith(f"{PIP_REQUIREMENT}-")]
-            link_bytecode(installed, env.image_python, dest / "wheels" / BYTECODE, log)
-        for tool in (STRIP_TOOL, COMPILE_TOOL):
-            shutil.copyfile(Path(__file__).with_name(tool), dest / "wheels" / tool)
-        (dest / "wheels" / SCRIPT).write_text(SCRIPT_TEXT)
-        warnings += house.warnings + refusal
-        (dest / "requirements.txt").write_text("".join(f"{line}\n" for line in lines))
+    check_conda(spec.environment, base_has_conda)
+    _empty(dest)
+    warnings: tuple[str, ...] = ()
+    if environment_image is None:
+        installer, warnings = _write_dependencies(spec.environment, dest, log, architecture,
+                                                  installer)
     _copy_server(dest / "server" / protocol.SERVER_PACKAGE)
     _copy_models(spec.models, dest / "models")
     _copy_app(spec, dest / "app")
-    (dest / "Dockerfile").write_text(render_dockerfile(spec, installer, mounts))
-    for warning in warnings:
-        if log:
-            log(f"warning: {warning}")
+    (dest / "Dockerfile").write_text(render_dockerfile(spec, installer, mounts, environment_image))
+    _log_warnings(warnings, log)
     return BuildContext(dest, content_digest(dest), warnings)
 
 
+def write_environment_context(
+    env: Environment, dest: Path, log: Log | None = None, base_has_conda: bool = False,
+    architecture: str = "x86_64", installer: Installer = "uv",
+) -> BuildContext | None:
+    """Write the context of ``env``'s own image (BuildKit): its base image with the conda
+    packages and wheels installed, and nothing of any one service. None when there is nothing
+    to install (a user-managed environment): services then start from the base image.
+
+    Its digest names each wheel (and each wheel's bytecode) by file name and size rather than
+    reading its bytes: a file of the wheel cache is named for what it holds (an index never
+    serves other bytes under a released file's name), and hashing the hundred-odd megabytes of a
+    scientific stack took most of the preparation of an update.
+
+    Raises:
+        DependencyError: conda packages and a base image without conda, or wheels not found.
+    """
+    if env.user_managed:
+        return None
+    check_conda(env, base_has_conda)
+    _empty(dest)
+    installer, warnings = _write_dependencies(env, dest, log, architecture, installer)
+    (dest / "Dockerfile").write_text(render_environment_dockerfile(env, installer))
+    _log_warnings(warnings, log)
+    return BuildContext(dest, content_digest(dest, by_name=_named_for_content), warnings)
+
+
+def _write_dependencies(env: Environment, dest: Path, log: Log | None, architecture: str,
+                        installer: Installer) -> tuple[Installer, tuple[str, ...]]:
+    """The wheels (with uv, their bytecode and the install tools) and requirements.txt; the
+    installer that will run and the warnings found on the way."""
+    warnings: tuple[str, ...] = tuple(python_warnings(env))
+    if env.user_managed:
+        return installer, warnings
+    lines = [*protocol.SERVER_REQUIREMENTS, *pip_requirements(env)]
+    platforms = platforms_for(architecture)
+    house = download(lines, env.image_python, platforms, log=log)
+    house.copy_to(dest / "wheels")
+    installer, refusal = _add_installer(installer, env.image_python, platforms,
+                                        dest / "wheels", log)
+    if installer == "uv":  # pip compiles as it installs
+        installed = [w for w in house.files if not w.name.startswith(f"{PIP_REQUIREMENT}-")]
+        link_bytecode(installed, env.image_python, dest / "wheels" / BYTECODE, log)
+    for tool in (STRIP_TOOL, COMPILE_TOOL):
+        shutil.copyfile(Path(__file__).with_name(tool), dest / "wheels" / tool)
+    (dest / "wheels" / SCRIPT).write_text(SCRIPT_TEXT)
+    (dest / "requirements.txt").write_text("".join(f"{line}\n" for line in lines))
+    return installer, warnings + house.warnings + refusal
+
+
+def _named_for_content(path: Path) -> bool:
+    """A wheel, or the tar of a wheel's bytecode (named after it and the bytecode's magic)."""
+    return path.suffix in (".whl", ".tar") and "wheels" in path.parts
+
+
+def _empty(dest: Path) -> None:
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+
+
+def _log_warnings(warnings: Sequence[str], log: Log | None) -> None:
+    for warning in warnings:
+        if log:
+            log(f"warning: {warning}")
+
+
 def render_dockerfile(
-    spec: PackageSpec, installer: Installer = "uv", mounts: bool = False
+    spec: PackageSpec, installer: Installer = "uv", mounts: bool = False,
+    environment_image: str | None = None,
 ) -> str:
     """The Dockerfile text for ``spec``; no credentials ever appear in it.
 
     ``installer`` installs the wheels (uv, with pip as its fallback; or pip alone). ``mounts``
     reads them through ``RUN --mount`` (BuildKit only) instead of copying them into a stage.
+    ``environment_image`` has them installed already: the image starts from it.
     """
     env = spec.environment
     python = env.interpreter_path if env.user_managed else f"{VENV}/bin/python"
     lines = [f"# Generated by jupyter_deploy for package '{spec.name}'.", ""]
     with_conda = bool(conda_only(env.conda)) and not env.user_managed
-    staged = not env.user_managed and not with_conda and not mounts
+    staged = not env.user_managed and not with_conda and not mounts and not environment_image
     if staged:
         lines += [f"FROM {env.base_image} AS dependencies", *_install_lines(installer), ""]
-    lines.append(f"FROM {env.base_image}")
+    lines.append(f"FROM {environment_image or env.base_image}")
     lines.append(f'LABEL {LABEL_MANAGED}="true" {LABEL_PREFIX}.package="{spec.name}"')
-    if with_conda:
+    if with_conda and not environment_image:
         lines.append(_conda_line(env))
     if staged:
         lines.append(f"COPY --from=dependencies {VENV} {VENV}")
-    elif not env.user_managed:
+    elif not env.user_managed and not environment_image:
         lines += _install_lines(installer, mounts=mounts, single_stage=True)
     base_env = {
         "LANG": "C.UTF-8",
@@ -162,6 +222,19 @@ def render_dockerfile(
         "",
     ]
     return "\n".join(lines)
+
+
+def render_environment_dockerfile(env: Environment, installer: Installer = "uv") -> str:
+    """The Dockerfile of an environment's own image (BuildKit: the wheels through a mount).
+
+    Its labels are only ours and the same for every service that shares it: images built on it
+    inherit them, so a caller's labels (a test run's, say) would leak into other services.
+    """
+    lines = ["# Generated by jupyter_deploy: an environment that services' images start from.",
+             "", f"FROM {env.base_image}", f'LABEL {LABEL_MANAGED}="true"']
+    if conda_only(env.conda):
+        lines.append(_conda_line(env))
+    return "\n".join([*lines, *_install_lines(installer, mounts=True, single_stage=True), ""])
 
 
 def pip_requirements(env: Environment) -> list[str]:
@@ -246,12 +319,18 @@ def _conda_line(env: Environment) -> str:
     return f"RUN conda install -y {channels + ' ' if channels else ''}{specs} && conda clean -afy"
 
 
-def content_digest(folder: Path) -> str:
-    """A short hash of every file's relative path and bytes: equal inputs, equal tag."""
+def content_digest(folder: Path, by_name: Callable[[Path], bool] | None = None) -> str:
+    """A short hash of every file's relative path and bytes: equal inputs, equal tag.
+
+    Files ``by_name`` picks count by their path and size alone (files named for their content).
+    """
     digest = hashlib.sha256()
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
-        digest.update(_file_digest(path))
+        if by_name and by_name(path):
+            digest.update(str(path.stat().st_size).encode() + b"\0")
+        else:
+            digest.update(_file_digest(path))
     return digest.hexdigest()[:16]
 
 

@@ -1,8 +1,9 @@
 """Containers in the engine: run a scoring image on a loopback port, wait for it, read its logs.
 
 Ports are published on 127.0.0.1 by default, and a taken port is reported with who holds it
-*before* the engine is asked. Readiness is an HTTP health poll with backoff that ends the moment
-the server answers or the container exits — never a fixed sleep, and never "ready" on a timeout.
+*before* the engine is asked. Readiness is an HTTP health probe every 50 ms (the engine's view
+of the container asked with backoff) that ends the moment the server answers or the container
+exits — never a fixed sleep, and never "ready" on a timeout.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ from jupyter_deploy.errors import (
 from jupyter_deploy.server.protocol import DEFAULT_PORT as CONTAINER_PORT
 
 Log = Callable[[str], None]
+#: How often readiness is probed: a refused connection costs microseconds, while the engine's
+#: view (state, new log lines) is asked for with backoff up to half a second.
+PROBE_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -69,11 +73,20 @@ def run(image: str, options: RunOptions) -> Container:
         PortInUseError: the port is taken (the message names the holder).
         ContainerError, ImageNotFoundError, DockerUnavailableError: from the engine.
     """
+    return start_created(create(image, options), options)
+
+
+def create(image: str, options: RunOptions) -> Container:
+    """Create, not start, ``image``'s container, 5001 to be published on ``options.interface``
+    at ``options.port`` (a free port if none): the engine takes the port only when it starts,
+    so a service being replaced can keep it until then.
+
+    Raises:
+        ContainerError, ImageNotFoundError, DockerUnavailableError: from the engine.
+    """
     port = options.port or free_port(options.interface)
-    if options.port:
-        check_port_free(options.interface, port)
     kwargs = {
-        "name": options.name, "detach": True,
+        "name": options.name,
         "ports": {f"{CONTAINER_PORT}/tcp": (options.interface, port)},
         "labels": {LABEL_MANAGED: "true", **options.labels},
         "environment": dict(options.env), "shm_size": options.shm_size,
@@ -82,14 +95,34 @@ def run(image: str, options: RunOptions) -> Container:
         "cap_add": list(options.cap_add) or None, "user": options.user,
         "device_requests": gpu_requests(options.gpus),
     }
-    with translate_docker_errors(f"starting container {options.name!r}"):
-        try:
-            return docker_client().containers.run(image, **kwargs)
-        except docker.errors.APIError as e:
-            if "port is already allocated" in str(e) or "address already in use" in str(e):
-                _remove_quietly(options.name)
-                raise PortInUseError(_port_message(options.interface, port)) from e
-            raise
+    with translate_docker_errors(f"creating container {options.name!r}"):
+        return docker_client().containers.create(image, **kwargs)
+
+
+def start_created(container: Container, options: RunOptions) -> Container:
+    """Start a container :func:`create` made; a taken port is named with its holder, and the
+    container removed.
+
+    Raises:
+        PortInUseError: the port is taken.
+        ContainerError, DockerUnavailableError: from the engine.
+    """
+    binding = container.attrs["HostConfig"]["PortBindings"][f"{CONTAINER_PORT}/tcp"][0]
+    port = int(binding["HostPort"])
+    try:
+        if options.port:
+            check_port_free(options.interface, port)
+        with translate_docker_errors(f"starting container {container.name!r}"):
+            try:
+                container.start()
+            except docker.errors.APIError as e:
+                if "port is already allocated" in str(e) or "address already in use" in str(e):
+                    raise PortInUseError(_port_message(options.interface, port)) from e
+                raise
+    except PortInUseError:
+        _remove_quietly(container.id or "")
+        raise
+    return container
 
 
 def gpu_requests(gpus: str | None) -> list[docker.types.DeviceRequest] | None:
@@ -189,18 +222,21 @@ def wait_until_ready(
     timeout = timeout or get_config().ready_timeout
     deadline, delay, shown = time.monotonic() + timeout, 0.05, after
     restarts = container.attrs.get("RestartCount", 0)
+    watch_at = 0.0  # when to ask the engine next; the probe (a refused connect) runs more often
     while True:
-        with translate_docker_errors(f"watching container {container.name!r}"):
-            container.reload()
-            shown = _stream_new_lines(container, shown, log)
-        if _crashed(container, restarts):
-            code = container.attrs["State"].get("ExitCode")
-            _stop_restarting(container)
-            logs = tail(container)
-            raise ContainerError(
-                f"container {container.name!r} exited with code {code} before answering. "
-                f"The end of its log:\n{logs}", logs=logs, exit_status=code,
-            )
+        if time.monotonic() >= watch_at:
+            with translate_docker_errors(f"watching container {container.name!r}"):
+                container.reload()
+                shown = _stream_new_lines(container, shown, log)
+            if _crashed(container, restarts):
+                code = container.attrs["State"].get("ExitCode")
+                _stop_restarting(container)
+                logs = tail(container)
+                raise ContainerError(
+                    f"container {container.name!r} exited with code {code} before answering. "
+                    f"The end of its log:\n{logs}", logs=logs, exit_status=code,
+                )
+            watch_at, delay = time.monotonic() + delay, min(delay * 1.5, 0.5)
         with contextlib.suppress(requests.RequestException):
             if requests.get(url, timeout=1.0).status_code == 200:
                 return
@@ -210,8 +246,7 @@ def wait_until_ready(
                 "is still running: read its logs, or raise DeployConfig.ready_timeout.",
                 logs=tail(container),
             )
-        time.sleep(delay)
-        delay = min(delay * 1.5, 0.5)
+        time.sleep(PROBE_SECONDS)
 
 
 def _crashed(container: Container, restarts: int) -> bool:

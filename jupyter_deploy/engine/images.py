@@ -96,6 +96,25 @@ def exists(ref: str) -> bool:
     return True
 
 
+def image_id(ref: str) -> str:
+    """The id of the image ``ref`` names.
+
+    Raises:
+        ImageNotFoundError: the engine has no such image.
+    """
+    with translate_docker_errors(f"looking up image {ref}"):
+        return str(docker_client().images.get(ref).id)
+
+
+def remove_unless_shared(tag: str, label: str) -> None:
+    """Remove the image ``tag`` unless another image carries its ``label`` with the value
+    ``tag`` too (images built on it inherit its labels): nothing else is built on it then."""
+    with translate_docker_errors(f"removing image {tag}"):
+        carriers = docker_client().images.list(filters={"label": f"{label}={tag}"})
+        if len(carriers) == 1 and tag in carriers[0].tags:
+            docker_client().images.remove(carriers[0].id)
+
+
 def own_login(ref: str, auth_config: Mapping[str, str] | None) -> dict[str, str] | None:
     """``auth_config`` if it belongs to the registry ``ref`` names, else None.
 

@@ -9,10 +9,16 @@ Images are built with the engine's BuildKit when it has one, so the wheels reach
 step through a bind mount; otherwise (or with ``JUPYTER_DEPLOY_BUILDER=classic``) with the
 classic builder and the portable Dockerfile, the one saved folders always get. Either way the
 build runs with no network, unless conda has to download its packages.
+
+With BuildKit an environment is built once into an image of its own,
+``jupyter-deploy/environments:<hash of base image and wheels>``, which every service with those
+dependencies starts from; a service's build then sends only the server, models and code. It
+goes when the last service image built on it is removed with its service.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from collections.abc import Callable, Mapping
@@ -20,9 +26,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
-from jupyter_deploy.build.context import BuildContext, write_build_context
+from jupyter_deploy.build.context import (
+    BuildContext,
+    write_build_context,
+    write_environment_context,
+)
 from jupyter_deploy.build.installer import FALLBACK_NOTICE, Installer
-from jupyter_deploy.config import get_config
+from jupyter_deploy.config import LABEL_PREFIX, get_config
 from jupyter_deploy.engine import buildkit, images, prebuilt
 from jupyter_deploy.engine.base_images import (
     engine_architecture,
@@ -39,6 +49,10 @@ Log = Callable[[str], None]
 Builder = Literal["buildkit", "classic"]
 #: Set to ``classic`` to build with the classic builder even where BuildKit is available.
 BUILDER_VARIABLE = "JUPYTER_DEPLOY_BUILDER"
+#: Where environments' own images go (BuildKit), tagged by what they hold.
+ENVIRONMENT_REPOSITORY = "jupyter-deploy/environments"
+#: On an environment's image, and so on every service image built on it: that image's tag.
+LABEL_ENVIRONMENT = f"{LABEL_PREFIX}.environment"
 
 
 def _quiet(_: str) -> None:
@@ -59,16 +73,22 @@ def write_context(spec: PackageSpec, dest: Path, log: Log | None = None,
     Raises:
         EntryScriptError, DependencyError, ConfigurationError: bad inputs, before any build.
     """
-    env = prebuilt.resolve(spec.environment, log or _quiet)
+    spec, conda = _resolve_environment(spec, log or _quiet)
+    return write_build_context(spec, dest, log, base_has_conda=conda,
+                               architecture=engine_architecture(), installer=installer,
+                               mounts=mounts)
+
+
+def _resolve_environment(spec: PackageSpec, log: Log) -> tuple[PackageSpec, bool]:
+    """``spec`` with the prebuilt catalogue's base and the base image's Python filled in, and
+    whether conda is needed and present (the engine's answers, asked here only)."""
+    env = prebuilt.resolve(spec.environment, log)
     spec = replace(spec, environment=env)
     if not env.user_managed and env.python_version is None and images.exists(env.base_image):
         found = python_version(env.base_image)
         if found:
             spec = replace(spec, environment=env.with_changes(python_version=found))
-    conda = bool(conda_only(env.conda)) and not env.user_managed and has_conda(env)
-    return write_build_context(spec, dest, log, base_has_conda=conda,
-                               architecture=engine_architecture(), installer=installer,
-                               mounts=mounts)
+    return spec, bool(conda_only(env.conda)) and not env.user_managed and has_conda(env)
 
 
 def build_package(
@@ -90,17 +110,60 @@ def build_package(
     # conda downloads its packages during the build; nothing else may reach the network
     network = None if conda_only(spec.environment.conda) else "none"
     with tempfile.TemporaryDirectory(prefix="jd-context-") as tmp:
-        context = write_context(spec, Path(tmp) / "context", log, installer, mounts)
+        if mounts:
+            spec, conda = _resolve_environment(spec, log)
+            environment = build_environment(spec.environment, Path(tmp) / "environment", log,
+                                            conda, installer, nocache, network)
+            context = write_build_context(spec, Path(tmp) / "context", log, conda,
+                                          engine_architecture(), installer, mounts, environment)
+        else:
+            context = write_context(spec, Path(tmp) / "context", log, installer, mounts)
         tag = f"jupyter-deploy/{spec.name}:{context.digest}"
         log(f"Building {tag} …")
         build = buildkit.build if mounts else images.build
         built = build(str(context.path), tag, log=log, labels=labels, nocache=nocache,
-                      network_mode=network)
-    if FALLBACK_NOTICE in built.log:
-        log("warning: uv could not install the requirements and pip did; uv's reason is in the "
-            "build log above.")
+                      network_mode="none" if mounts else network)
+    _warn_on_fallback(built.log, log)
     log(f"Built {tag} in {built.seconds:.1f} s ({built.cached_steps} steps from cache).")
     return built
+
+
+def build_environment(
+    env: Environment, dest: Path, log: Log = _quiet, base_has_conda: bool = False,
+    installer: Installer = "uv", nocache: bool = False, network: str | None = "none",
+) -> str | None:
+    """The tag of ``env``'s own image (BuildKit), built from a context written in ``dest``
+    unless the engine has it already; None for a user-managed environment (nothing to install).
+
+    Raises:
+        DependencyError, BuildError, DockerUnavailableError.
+    """
+    context = write_environment_context(env, dest, log, base_has_conda, engine_architecture(),
+                                        installer)
+    if context is None:
+        return None
+    # the base image's id too: a base rebuilt under the same name makes another environment
+    digest = hashlib.sha256(f"{context.digest} {images.image_id(env.base_image)}".encode())
+    tag = f"{ENVIRONMENT_REPOSITORY}:{digest.hexdigest()[:16]}"
+    if not nocache and images.exists(tag):
+        log(f"Environment {tag} is built already (its dependencies did not change).")
+        return tag
+    log(f"Building the environment {tag} …")
+    built = buildkit.build(str(context.path), tag, log=log, labels={LABEL_ENVIRONMENT: tag},
+                           nocache=nocache, network_mode=network)
+    _warn_on_fallback(built.log, log)
+    return tag
+
+
+def prune_environment(tag: str) -> None:
+    """Remove the environment image ``tag`` once no other image is built on it."""
+    images.remove_unless_shared(tag, LABEL_ENVIRONMENT)
+
+
+def _warn_on_fallback(build_log: str, log: Log) -> None:
+    if FALLBACK_NOTICE in build_log:
+        log("warning: uv could not install the requirements and pip did; uv's reason is in the "
+            "build log above.")
 
 
 def default_builder() -> Builder:

@@ -32,7 +32,7 @@ from jupyter_deploy.errors import (
 )
 from jupyter_deploy.scoring.client import ScoreResult, ScoringClient
 from jupyter_deploy.server import protocol
-from jupyter_deploy.services.building import build_package
+from jupyter_deploy.services.building import LABEL_ENVIRONMENT, build_package, prune_environment
 from jupyter_deploy.spec.cluster import LocalDeployConfig
 from jupyter_deploy.spec.environment import Environment
 from jupyter_deploy.spec.package import ModelFiles, PackageSpec, check_entry_script
@@ -235,8 +235,12 @@ class Deployment:
         self.target.scale(self.instance, replicas)
 
     def remove(self, image: bool = False) -> None:
-        """Remove the service, and its image when ``image`` is set."""
+        """Remove the service, and its image when ``image`` is set (and then the environment
+        image it was built on, unless another image is built on that too)."""
+        environment = self.target.labels(self.instance).get(LABEL_ENVIRONMENT) if image else None
         self.target.remove(self.instance, image)
+        if environment:
+            prune_environment(environment)
 
     def reload(
         self, entry_script: str | Path | None = None, source_dir: str | Path | None = None,

@@ -8,6 +8,7 @@ container": the swap with rollback on ``update()``, and what scaling means on on
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -90,25 +91,31 @@ class LocalTarget:
 
     def replace(self, instance: Container, image: str, options: RunOptions, log: Log,
                 ready: Callable[[Any], None]) -> Container:
-        """Stop the old container, run the new one on its port; on failure restore the old one."""
+        """Stop the old container, run the new one on its port; on failure restore the old one.
+
+        The new container is created while the old one still serves (only starting takes the
+        port), so the service is down for the stop and the new server's start alone.
+        """
         name = instance.name
-        with translate_docker_errors(f"swapping service {name!r}"):
-            instance.stop(timeout=2)
-            instance.rename(f"{name}-previous")
+        new = containers.create(image, dataclasses.replace(options, name=f"{name}-next"))
         try:
-            new = containers.run(image, options)
+            with translate_docker_errors(f"swapping service {name!r}"):
+                instance.stop(timeout=2)
+                instance.rename(f"{name}-previous")
+                new.rename(name)
+            containers.start_created(new, options)
             ready(new)
         except DeployError as e:
-            self._restore(instance, name, log)
+            self._restore(instance, new, name, log)
             e.message += f"\nThe previous version of {name!r} is running again."
             raise
         containers.remove(instance.id, f"the previous {name!r}")
         return new
 
-    def _restore(self, old: Container, name: str, log: Log) -> None:
+    def _restore(self, old: Container, new: Container, name: str, log: Log) -> None:
         with translate_docker_errors(f"restoring service {name!r}"):
             with contextlib.suppress(docker.errors.NotFound):
-                docker_client().containers.get(name).remove(force=True)
+                docker_client().containers.get(new.id).remove(force=True)
             old.rename(name)
             old.start()
         log(f"Update failed; restored the previous version of {name!r}.")

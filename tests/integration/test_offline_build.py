@@ -10,6 +10,7 @@ Small environments (the server's packages and one more), so the builds take well
 from __future__ import annotations
 
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,10 +18,16 @@ from runs import RUN_ID
 
 import jupyter_deploy as jd
 from jupyter_deploy.build.installer import FALLBACK_NOTICE, UV_BINARY
-from jupyter_deploy.engine import buildkit
+from jupyter_deploy.config import get_config
+from jupyter_deploy.engine import buildkit, images
 from jupyter_deploy.engine.client import docker_client
 from jupyter_deploy.errors import BuildError
-from jupyter_deploy.services.building import build_package, write_context
+from jupyter_deploy.services.building import (
+    LABEL_ENVIRONMENT,
+    build_package,
+    prune_environment,
+    write_context,
+)
 from jupyter_deploy.spec.package import PackageSpec
 
 VENV_PYTHON = "/opt/jupyter-deploy/venv/bin/python"
@@ -105,6 +112,38 @@ def test_a_deploy_build_mounts_the_wheels_and_is_no_bigger(
     # And its image is no bigger than the portable one (same files, fewer layers)
     sizes = [docker_client().images.get(b.id).attrs["Size"] for b in (mounted, portable)]
     assert sizes[0] <= sizes[1] * 1.01, sizes
+
+
+def test_an_edit_builds_on_the_environment_image_which_goes_with_the_last_image_on_it(
+    a_small_spec: PackageSpec, tmp_path: Path, test_labels: dict[str, str]
+) -> None:
+    if not buildkit.available():
+        pytest.skip("the engine has no BuildKit (API < 1.41): deploys use the portable build")
+    # Given the package on a base image name of this run's own (so its environment is too)
+    base = f"jdtest-base-{RUN_ID}:3.11"
+    docker_client().images.get(get_config().default_base_image).tag(base)
+    spec = replace(a_small_spec, environment=a_small_spec.environment.with_changes(
+        base_image=base))
+    first = build_package(spec, labels=test_labels)
+    environment = docker_client().images.get(first.tag).labels[LABEL_ENVIRONMENT]
+    # When score.py is edited and the package built again
+    script = tmp_path / "score.py"
+    script.write_text(a_small_spec.entry_script.read_text() + "\n# edited\n")
+    lines: list[str] = []
+    second = build_package(replace(spec, entry_script=script), lines.append, test_labels)
+    # Then the environment was not built again: no wheel was sent, no install step ran
+    assert second.tag != first.tag
+    assert any(line.startswith(f"Environment {environment} is built already") for line in lines)
+    assert not any("Building the environment" in line for line in lines)
+    assert "install.sh" not in second.log
+    assert docker_client().images.get(second.tag).labels[LABEL_ENVIRONMENT] == environment
+    # And the environment's image stays while an image is built on it, and goes with the last
+    docker_client().images.remove(first.id, force=True)
+    prune_environment(environment)
+    assert images.exists(environment)
+    docker_client().images.remove(second.id, force=True)
+    prune_environment(environment)
+    assert not images.exists(environment)
 
 
 def test_a_failing_step_under_buildkit_keeps_its_output(

@@ -25,6 +25,7 @@ import jupyter_deploy as jd
 from jupyter_deploy.config import get_config
 from jupyter_deploy.engine.client import docker_client, reset_client
 from jupyter_deploy.errors import ContainerError, DockerUnavailableError, ScoringError
+from jupyter_deploy.services.building import default_builder
 
 
 def write_model(folder: Path, coef: float) -> Path:
@@ -79,10 +80,15 @@ def test_the_whole_loop(
     assert service.port == port
 
     # When the model is updated to a new version
-    service.update(models=[jd.ModelFiles(a_project / "v2" / "model.pkl", "m", 2)])
-    # Then the new model answers, still on the same port, and it was rebuilt from cache
+    lines: list[str] = []
+    service.update(models=[jd.ModelFiles(a_project / "v2" / "model.pkl", "m", 2)],
+                   log=lines.append)
+    # Then the new model answers, still on the same port, and it was built on the environment
+    # image the first deploy made (no wheel sent again)
     assert first_score(service) == pytest.approx(20 * v1, rel=1e-3)
     assert service.port == port
+    if default_builder() == "buildkit":
+        assert any(" is built already" in line for line in lines), lines
     assert service.container.labels["jupyter_deploy.test"] == test_labels["jupyter_deploy.test"]
 
     # When another Python process looks the service up by name

@@ -21,7 +21,12 @@ from golden import assert_matches_golden
 
 from jupyter_deploy.build import compile_site, context
 from jupyter_deploy.build.bytecode import link_bytecode
-from jupyter_deploy.build.context import content_digest, render_dockerfile
+from jupyter_deploy.build.context import (
+    content_digest,
+    render_dockerfile,
+    render_environment_dockerfile,
+    write_environment_context,
+)
 from jupyter_deploy.build.installer import FALLBACK_NOTICE, SCRIPT, SCRIPT_TEXT, UV_BINARY
 from jupyter_deploy.build.wheelhouse import Wheelhouse, platforms_for
 from jupyter_deploy.engine.buildkit import _leftovers
@@ -42,6 +47,28 @@ def test_the_hash_depends_on_names_and_bytes(tmp_path: Path) -> None:
     assert content_digest(tmp_path / "a") != content_digest(tmp_path / "b")
     (tmp_path / "b" / "models" / "w.bin").rename(tmp_path / "b" / "models" / "v.bin")
     assert content_digest(tmp_path / "a") != content_digest(tmp_path / "b")
+
+
+def test_an_environment_hashes_its_wheels_by_name_and_size_and_the_rest_by_bytes(
+    tmp_path: Path,
+) -> None:
+    # Given two environment contexts alike
+    for folder in ("a", "b"):
+        (tmp_path / folder / "wheels").mkdir(parents=True)
+        (tmp_path / folder / "wheels" / "numpy-2.1.0-cp311-none-any.whl").write_bytes(b"\0" * 10)
+        (tmp_path / folder / "wheels" / "install.sh").write_text("uv\n")
+    digest = lambda folder: content_digest(tmp_path / folder,  # noqa: E731
+                                           by_name=context._named_for_content)
+    assert digest("a") == digest("b")
+    # Then a wheel counts by its name and size (a cached file is named for what it holds)
+    (tmp_path / "b" / "wheels" / "numpy-2.1.0-cp311-none-any.whl").write_bytes(b"\1" * 10)
+    assert digest("a") == digest("b")
+    (tmp_path / "b" / "wheels" / "numpy-2.1.0-cp311-none-any.whl").write_bytes(b"\1" * 11)
+    assert digest("a") != digest("b")
+    # And every other file by its bytes
+    (tmp_path / "a" / "wheels" / "numpy-2.1.0-cp311-none-any.whl").write_bytes(b"\1" * 11)
+    (tmp_path / "b" / "wheels" / "install.sh").write_text("pip\n")
+    assert digest("a") != digest("b")
 
 
 def test_a_large_model_is_hashed_in_bounded_memory(tmp_path: Path) -> None:
@@ -103,6 +130,27 @@ def test_the_buildkit_dockerfile_matches_its_golden_file(case: str, a_spec_for) 
     # Then it is exactly the reviewed one (UPDATE_GOLDEN=1 rewrites it after an intended change)
     path = GOLDEN_MOUNTS / f"{case}.Dockerfile"
     assert_matches_golden(text, path)
+
+
+def test_an_environment_and_a_service_built_on_it_match_their_golden_files(a_spec_for) -> None:
+    # Given the default environment, When its own image's Dockerfile and that of a service
+    # starting from it are rendered
+    spec = a_spec_for(MOUNT_CASES["default"])
+    environment = render_environment_dockerfile(spec.environment)
+    service = render_dockerfile(spec, mounts=True,
+                                environment_image="jupyter-deploy/environments:0123456789abcdef")
+    # Then they are the reviewed ones
+    assert_matches_golden(environment, GOLDEN_MOUNTS / "default.environment.Dockerfile")
+    assert_matches_golden(service, GOLDEN_MOUNTS / "default.on_environment.Dockerfile")
+    # And the install step is the environment's alone, which names no service (it is shared)
+    assert "install.sh uv" in environment and "--mount=type=bind,source=wheels" in environment
+    assert "install.sh" not in service and "--mount" not in service
+    assert "mymodel" not in environment
+
+
+def test_a_user_managed_environment_has_no_image_of_its_own(tmp_path: Path) -> None:
+    env = Environment(name="mine", user_managed=True)
+    assert write_environment_context(env, tmp_path / "environment") is None
 
 
 def test_with_mounts_no_wheel_is_copied_into_a_layer(a_spec_for) -> None:

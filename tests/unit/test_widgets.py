@@ -21,6 +21,7 @@ from jupyter_deploy.errors import PortInUseError
 from jupyter_deploy.services import deployment as deployments
 from jupyter_deploy.spec.environment import Environment
 from jupyter_deploy.widgets import DeployPanel, EnvironmentPanel, ScoringPanel, ServicesPanel
+from jupyter_deploy.widgets.build_progress import BuildProgress
 
 
 def shown(panel: Any) -> str:
@@ -306,3 +307,19 @@ def test_import_fills_the_form_from_a_conda_file_and_points_at_bad_lines() -> No
     panel.import_text.value = "pip:\n  - [unclosed\n"
     panel.import_button.click()
     assert "line" in status(panel) and panel.name.value == "fromconda"
+
+
+def test_the_progress_bar_keeps_room_for_a_service_built_on_a_new_environment() -> None:
+    # Given a bar following a cold deploy's log: the environment's image, then the service's
+    progress = BuildProgress()
+    progress.start()
+    progress("Building the environment jupyter-deploy/environments:0123456789abcdef …")
+    progress("Step 2/2 : RUN --mount=type=bind,source=wheels,target=/tmp/wheels …")
+    during_install = progress.bar.value
+    # When the service's build on it follows
+    progress("Building jupyter-deploy/mymodel:fedcba9876543210 …")
+    progress("Step 6/6 : WORKDIR /var/azureml-app")
+    # Then the long install step left room for it, and the bar only ever moved forward
+    assert 0.1 < during_install <= 0.7 < progress.bar.value <= 0.85
+    progress("Service 'mymodel' is healthy: http://127.0.0.1:5001/score")
+    assert progress.bar.value == 1.0
