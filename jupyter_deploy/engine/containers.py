@@ -431,6 +431,17 @@ def _port_holder(port: int) -> str:
     return "another program"
 
 
+def remove_ours(name: str) -> None:
+    """Remove the container ``name`` if there is one and this project made it."""
+    with translate_docker_errors(f"removing container {name!r}"):
+        try:
+            found = docker_client().containers.get(name)
+        except docker.errors.NotFound:
+            return
+        if found.labels.get(LABEL_MANAGED) == "true":
+            found.remove(force=True)
+
+
 def _remove_quietly(name: str) -> None:
     with contextlib.suppress(Exception):
         docker_client().containers.get(name).remove(force=True)

@@ -19,6 +19,7 @@ goes when the last service image built on it is removed with its service.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
 from collections.abc import Callable, Mapping
@@ -41,11 +42,13 @@ from jupyter_deploy.engine.base_images import (
     resolve_base,
 )
 from jupyter_deploy.engine.default_base import ensure_default_base_image
+from jupyter_deploy.errors import DeployError
 from jupyter_deploy.spec.conda import conda_only
 from jupyter_deploy.spec.environment import Environment
 from jupyter_deploy.spec.package import PackageSpec
 
 Log = Callable[[str], None]
+_logger = logging.getLogger(__name__)
 Builder = Literal["buildkit", "classic"]
 #: Set to ``classic`` to build with the classic builder even where BuildKit is available.
 BUILDER_VARIABLE = "JUPYTER_DEPLOY_BUILDER"
@@ -156,8 +159,15 @@ def build_environment(
 
 
 def prune_environment(tag: str) -> None:
-    """Remove the environment image ``tag`` once no other image is built on it."""
-    images.remove_unless_shared(tag, LABEL_ENVIRONMENT)
+    """Remove the environment image ``tag`` once no other image is built on it.
+
+    Housekeeping after the user's own action succeeded: an engine that refuses (a container
+    someone runs from it) is noted in Python's log, not raised.
+    """
+    try:
+        images.remove_unless_shared(tag, LABEL_ENVIRONMENT)
+    except DeployError as e:
+        _logger.warning("kept the environment image %s: %s", tag, e)
 
 
 def _warn_on_fallback(build_log: str, log: Log) -> None:

@@ -97,6 +97,7 @@ class LocalTarget:
         port), so the service is down for the stop and the new server's start alone.
         """
         name = instance.name
+        containers.remove_ours(f"{name}-next")  # left by an update that was interrupted
         new = containers.create(image, dataclasses.replace(options, name=f"{name}-next"))
         try:
             with translate_docker_errors(f"swapping service {name!r}"):
