@@ -107,12 +107,19 @@ def image_id(ref: str) -> str:
 
 
 def remove_unless_shared(tag: str, label: str) -> None:
-    """Remove the image ``tag`` unless another image carries its ``label`` with the value
-    ``tag`` too (images built on it inherit its labels): nothing else is built on it then."""
+    """Remove the image ``tag`` unless another tagged image carries its ``label`` with the
+    value ``tag`` too (images built on it inherit its labels): nothing else is built on it then.
+
+    Untagged images with that label go too, if no container uses them: earlier builds of
+    ``tag`` that a rebuild replaced.
+    """
     with translate_docker_errors(f"removing image {tag}"):
         carriers = docker_client().images.list(filters={"label": f"{label}={tag}"})
-        if len(carriers) == 1 and tag in carriers[0].tags:
-            docker_client().images.remove(carriers[0].id)
+        if any(image.tags and tag not in image.tags for image in carriers):
+            return
+        for image in sorted(carriers, key=lambda i: not i.tags):  # the tagged one first
+            with contextlib.suppress(docker.errors.ImageNotFound, docker.errors.APIError):
+                docker_client().images.remove(image.id)
 
 
 def own_login(ref: str, auth_config: Mapping[str, str] | None) -> dict[str, str] | None:
