@@ -432,14 +432,23 @@ def _port_holder(port: int) -> str:
 
 
 def remove_ours(name: str) -> None:
-    """Remove the container ``name`` if there is one and this project made it."""
+    """Remove the container ``name`` if there is one; this project must have made it.
+
+    Raises:
+        ConfigurationError: a container of that name that this project did not make (it is
+        never touched).
+    """
     with translate_docker_errors(f"removing container {name!r}"):
         try:
             found = docker_client().containers.get(name)
         except docker.errors.NotFound:
             return
-        if found.labels.get(LABEL_MANAGED) == "true":
-            found.remove(force=True)
+        if found.labels.get(LABEL_MANAGED) != "true":
+            raise ConfigurationError(
+                f"a container named {name!r} is in the way and was not made by jupyter_deploy, "
+                f"so it is left alone: rename or remove it (`docker rm -f {name}`) and try again."
+            )
+        found.remove(force=True)
 
 
 def _remove_quietly(name: str) -> None:

@@ -106,6 +106,21 @@ def image_id(ref: str) -> str:
         return str(docker_client().images.get(ref).id)
 
 
+def remove_unused(ref: str) -> bool:
+    """Remove the image ``ref`` unless a container uses it or it has other names (the engine
+    refuses both without force); whether it went.
+
+    Raises:
+        DockerUnavailableError: no engine.
+    """
+    with translate_docker_errors(f"removing image {ref}"):
+        try:
+            docker_client().images.remove(ref)
+        except (docker.errors.ImageNotFound, docker.errors.APIError):
+            return False
+    return True
+
+
 def remove_unless_shared(tag: str, label: str) -> None:
     """Remove the image ``tag`` unless another tagged image carries its ``label`` with the
     value ``tag`` too (images built on it inherit its labels): nothing else is built on it then.
@@ -117,9 +132,8 @@ def remove_unless_shared(tag: str, label: str) -> None:
         carriers = docker_client().images.list(filters={"label": f"{label}={tag}"})
         if any(image.tags and tag not in image.tags for image in carriers):
             return
-        for image in sorted(carriers, key=lambda i: not i.tags):  # the tagged one first
-            with contextlib.suppress(docker.errors.ImageNotFound, docker.errors.APIError):
-                docker_client().images.remove(image.id)
+    for image in sorted(carriers, key=lambda i: not i.tags):  # the tagged one first
+        remove_unused(image.id)
 
 
 def own_login(ref: str, auth_config: Mapping[str, str] | None) -> dict[str, str] | None:

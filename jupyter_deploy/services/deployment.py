@@ -294,7 +294,9 @@ class Deployment:
         def ready(new: Any) -> None:
             Deployment(self.name, new, self.target).wait_until_ready(log=log)
 
+        built_on = self.target.labels(self.instance).get(LABEL_ENVIRONMENT)
         self.instance = self.target.replace(self.instance, built.tag, options, log, ready)
+        _prune_replaced(built_on, self)
         log(f"Service {self.name!r} is healthy: {self.scoring_uri}")
 
     def to_kubernetes(self, dest: str | Path, config: Any = None, registry: str | None = None,
@@ -508,10 +510,20 @@ def _redeploy(old: Deployment, image: str, options: RunOptions, log: Log) -> Dep
     def ready(new: Any) -> None:
         Deployment(old.name, new, old.target).wait_until_ready(log=log)
 
+    built_on = old.target.labels(old.instance).get(LABEL_ENVIRONMENT)
     instance = old.target.replace(old.instance, image, options, log, ready)
     deployment = Deployment(old.name, instance, old.target)
+    _prune_replaced(built_on, deployment)
     log(f"Service {old.name!r} is healthy: {deployment.scoring_uri}")
     return deployment
+
+
+def _prune_replaced(environment: str | None, deployment: Deployment) -> None:
+    """After a swap (which dropped the previous image if nothing else used it), the previous
+    environment's image too, when the new version is built on another one."""
+    if environment and deployment.target.labels(deployment.instance).get(
+            LABEL_ENVIRONMENT) != environment:
+        prune_environment(environment)
 
 
 def deploy(

@@ -17,7 +17,7 @@ import docker.errors
 from docker.models.containers import Container
 
 from jupyter_deploy.config import get_config
-from jupyter_deploy.engine import containers
+from jupyter_deploy.engine import containers, images
 from jupyter_deploy.engine.client import docker_client, engine_host, translate_docker_errors
 from jupyter_deploy.engine.containers import RunOptions
 from jupyter_deploy.errors import ConfigurationError, DeployError
@@ -111,6 +111,9 @@ class LocalTarget:
             e.message += f"\nThe previous version of {name!r} is running again."
             raise
         containers.remove(instance.id, f"the previous {name!r}")
+        if instance.attrs.get("Image") != new.attrs.get("Image"):
+            # every update would otherwise leave a version behind (a model of gigabytes each)
+            images.remove_unused(str(instance.attrs["Image"]))
         return new
 
     def _restore(self, old: Container, new: Container, name: str, log: Log) -> None:

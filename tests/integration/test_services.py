@@ -23,8 +23,14 @@ from sklearn.linear_model import Ridge
 
 import jupyter_deploy as jd
 from jupyter_deploy.config import get_config
+from jupyter_deploy.engine import images
 from jupyter_deploy.engine.client import docker_client, reset_client
-from jupyter_deploy.errors import ContainerError, DockerUnavailableError, ScoringError
+from jupyter_deploy.errors import (
+    ConfigurationError,
+    ContainerError,
+    DockerUnavailableError,
+    ScoringError,
+)
 from jupyter_deploy.services.building import default_builder
 
 
@@ -80,6 +86,7 @@ def test_the_whole_loop(
     assert service.port == port
 
     # When the model is updated to a new version
+    v1_image = service.container.attrs["Image"]
     lines: list[str] = []
     service.update(models=[jd.ModelFiles(a_project / "v2" / "model.pkl", "m", 2)],
                    log=lines.append)
@@ -89,6 +96,8 @@ def test_the_whole_loop(
     assert service.port == port
     if default_builder() == "buildkit":
         assert any(" is built already" in line for line in lines), lines
+    # And the replaced version's image went with its container (nothing else used it)
+    assert not images.exists(v1_image)
     assert service.container.labels["jupyter_deploy.test"] == test_labels["jupyter_deploy.test"]
 
     # When another Python process looks the service up by name
@@ -263,4 +272,14 @@ def test_a_failed_update_rolls_back_to_the_running_version(
     again = jd.services.get(a_service_name)
     again.wait_until_ready()
     assert again.port == port
+    assert again.score(SAMPLE).value == "v1"
+
+    # When a container jupyter_deploy did not make holds the name an update stages its new
+    # version under
+    stranger = docker_client().containers.create(
+        "jupyter-deploy/python:3.11", name=f"{a_service_name}-next", labels=test_labels)
+    # Then the update says so and leaves both alone: the stranger, and the service answering
+    with pytest.raises(ConfigurationError, match="not made by jupyter_deploy"):
+        again.update()
+    stranger.reload()
     assert again.score(SAMPLE).value == "v1"
