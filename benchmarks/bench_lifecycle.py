@@ -10,8 +10,10 @@ Runs on the real engine, in one run, and prints the ratios the issues set as goa
   answering with the new code within 3 seconds.
 
 The two cold deploys run in each round, in alternating order and each after a ``sync``, so a
-busy machine or the other's disk writes slow both alike. Not a test: numbers vary by machine,
-ratios much less.
+busy machine or the other's disk writes slow both alike; ``update()`` and ``reload()`` also run
+after one (a user edits for a while after a deploy: the image's hundreds of megabytes have
+reached the disk by then, and their write-back does not slow the next step). Not a test:
+numbers vary by machine, ratios much less.
 
     python benchmarks/bench_lifecycle.py [--rounds 3] [--installer uv|pip] [--builder ...]
 """
@@ -141,10 +143,12 @@ def one_round(folder: Path, round_no: int, path: tuple[Installer, Builder]
 def update_and_reload(service: jd.Deployment, script: Path, round_no: int) -> tuple[float, float]:
     """Seconds for ``update()`` after a score.py edit, and for ``reload()`` after another."""
     script.write_text(SCORE_PY.format(scale=2 + round_no))
+    os.sync()  # as a user's edit would, the cold deploy's writes reach the disk first
     update_s = timed(service.update)
     assert service.score(SAMPLE).value[0] != 0
     script.write_text(SCORE_PY.format(scale=100 + round_no))
     before = service.score(SAMPLE).value[0]
+    os.sync()
     reload_s = timed(service.reload)
     assert service.score(SAMPLE).value[0] != before, "reload did not take effect"
     return update_s, reload_s
@@ -184,7 +188,8 @@ def main() -> None:
     print(f"median of {args.rounds} rounds; path under test: {path[0]} + {path[1]} builder, "
           f"old path: {OLD[0]} + {OLD[1]} builder")
     print("each round, cold deploy new / old: " + ", ".join(
-        f"{r[0]['total']:.1f} / {r[1]['total']:.1f} s" for r in rounds))
+        f"{r[0]['total']:.1f} / {r[1]['total']:.1f} s" for r in rounds)
+        + "; update(): " + ", ".join(f"{r[2]:.2f} s" for r in rounds))
     print(f"cold deploy, old path                {old['total']:6.2f} s "
           f"(image {old['image size (MB)']:.0f} MB)")
     print(f"cold deploy, path under test         {cold:6.2f} s "
