@@ -201,14 +201,12 @@ def _serve_one(uvicorn: Any, settings: Settings, sock: socket.socket,
                             proxy_headers=False, server_header=False,
                             lifespan="off", access_log=False, log_config=None,
                             log_level=settings.log_level.lower(), timeout_keep_alive=30)
-    if settings.drain_seconds:
-        try:
-            from .draining import DrainingServer
-        except ImportError:  # pragma: no cover - run as a plain script
-            from draining import DrainingServer  # type: ignore[no-redef]
-        server = DrainingServer(config, app, settings.drain_seconds)
-    else:
-        server = uvicorn.Server(config)
+    try:
+        from .draining import DrainingServer, PromptServer
+    except ImportError:  # pragma: no cover - run as a plain script
+        from draining import DrainingServer, PromptServer  # type: ignore[no-redef]
+    server = DrainingServer(config, app, settings.drain_seconds) if settings.drain_seconds \
+        else PromptServer(config)
     try:
         server.run(sockets=[sock])
     finally:

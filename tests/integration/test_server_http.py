@@ -249,6 +249,22 @@ def test_graceful_shutdown_delivers_the_answer_in_flight(tmp_path: Path) -> None
         health.close()
 
 
+def test_a_stop_closes_idle_connections_and_ends_the_server(tmp_path: Path) -> None:
+    # Given a server with a kept-alive connection that is idle
+    script = write_score_py(tmp_path, "1.0")
+    with serving("ours", script) as running:
+        kept = Client(running.port)
+        kept.send(post())
+        assert kept.reply().status == 200
+        # When it is told to stop
+        running.process.send_signal(signal.SIGTERM)
+        # Then it closes the idle connection and ends
+        assert kept.closed_by_server()
+        assert running.process.wait(30) in (0, -signal.SIGTERM)
+        assert "Shutting down" in running.log()
+        kept.close()
+
+
 def test_a_draining_server_serves_on_with_its_health_route_down(tmp_path: Path) -> None:
     # Given a server with a drain, and a kept-alive connection a load balancer holds to it
     script = write_score_py(tmp_path, "1.0")
