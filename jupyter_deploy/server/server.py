@@ -202,9 +202,9 @@ def _serve_one(uvicorn: Any, settings: Settings, sock: socket.socket,
                             lifespan="off", access_log=False, log_config=None,
                             log_level=settings.log_level.lower(), timeout_keep_alive=30)
     try:
-        from .draining import DrainingServer, PromptServer
+        from .stopping import DrainingServer, PromptServer
     except ImportError:  # pragma: no cover - run as a plain script
-        from draining import DrainingServer, PromptServer  # type: ignore[no-redef]
+        from stopping import DrainingServer, PromptServer  # type: ignore[no-redef]
     server = DrainingServer(config, app, settings.drain_seconds) if settings.drain_seconds \
         else PromptServer(config)
     try:

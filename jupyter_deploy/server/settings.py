@@ -36,7 +36,7 @@ class Settings:
     max_body: int = protocol.DEFAULT_MAX_BODY
     server_version: str = ""
     auth_key_files: tuple[str, ...] = ()
-    #: Seconds of serving on after SIGTERM, health route down (see :mod:`draining`).
+    #: Seconds of serving on after SIGTERM, health route down (see :mod:`stopping`).
     drain_seconds: int = 0
     #: The model's name and version in the Open Inference Protocol (see :func:`model_version`).
     model_name: str = ""
